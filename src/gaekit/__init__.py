@@ -1,0 +1,33 @@
+"""gaekit: generative autoencoders in PyTorch.
+
+The main entry points are re-exported lazily (importing ``gaekit`` does not import
+scikit-learn or the trainer until they are used)::
+
+    from gaekit.models import VAE, VAEConfig, AutoModel
+    from gaekit.trainers import BaseTrainerConfig
+    from gaekit.pipelines import TrainingPipeline, GenerationPipeline
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "AutoModel": "gaekit.models",
+    "TrainingPipeline": "gaekit.pipelines",
+    "GenerationPipeline": "gaekit.pipelines",
+    "Trainer": "gaekit.trainers",
+    "TrainerConfig": "gaekit.trainers",
+    "BaseTrainerConfig": "gaekit.trainers",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'gaekit' has no attribute {name!r}")
+
+
+__all__ = ["__version__", *_LAZY]

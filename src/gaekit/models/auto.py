@@ -1,0 +1,26 @@
+"""``AutoModel``: load any saved gaekit model, dispatching on the name in its ``config.json``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from torch import nn
+
+from gaekit.models.base import BaseAE
+
+
+class AutoModel:
+    """Loads a model folder written by ``BaseAE.save`` without knowing its class.
+
+    Examples
+    --------
+    >>> model = AutoModel.load_from_folder("my_model/VAE_training_.../final_model")  # doctest: +SKIP
+    """
+
+    def __init__(self) -> None:
+        raise TypeError("AutoModel is not instantiated; use AutoModel.load_from_folder(path)")
+
+    @staticmethod
+    def load_from_folder(folder: str | Path, encoder: nn.Module | None = None,
+                         decoder: nn.Module | None = None) -> BaseAE:
+        return BaseAE.load_from_folder(folder, encoder=encoder, decoder=decoder)

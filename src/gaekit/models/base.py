@@ -1,0 +1,322 @@
+"""The model contract shared by every autoencoder: config, outputs, helpers, save/load."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import torch
+from torch import Tensor, nn
+
+from gaekit.config import BaseConfig
+from gaekit.errors import CheckpointError, ConfigError
+from gaekit.models import _losses
+from gaekit.nn import EncoderOutput, MLPDecoder, MLPEncoder, as_encoder_output
+from gaekit.registry import Registry
+from gaekit.serialization import (
+    atomic_folder,
+    library_metadata,
+    load_tensors,
+    read_json,
+    refuse_pickles,
+    save_tensors,
+    write_json,
+)
+
+MODELS: Registry[type[BaseAE]] = Registry("model")
+
+
+@dataclass
+class BaseAEConfig(BaseConfig):
+    """Fields every model has.
+
+    Parameters
+    ----------
+    input_dim : tuple of int
+        Shape of one sample, e.g. ``(1, 28, 28)``. Required to build a model.
+    latent_dim : int, default 10
+    reconstruction_loss : {"mse", "bce"}, default "mse"
+        ``"bce"`` needs data in [0, 1] and ``output_activation="sigmoid"``.
+    output_activation : {"sigmoid", "identity"}, default "sigmoid"
+        Applied by the model to the decoder's pre-activation output.
+    """
+
+    name: ClassVar[str] = "BaseAE"
+    input_dim: tuple[int, ...] | None = None
+    latent_dim: int = 10
+    reconstruction_loss: Literal["mse", "bce"] = "mse"
+    output_activation: Literal["sigmoid", "identity"] = "sigmoid"
+
+    def _check(self) -> None:
+        super()._check()
+        if self.input_dim is not None:
+            self._require(
+                "input_dim", len(self.input_dim) > 0 and all(d > 0 for d in self.input_dim),
+                "a non-empty tuple of positive ints such as (1, 28, 28)",
+            )
+        self._require("latent_dim", self.latent_dim > 0, "a positive int")
+        if self.reconstruction_loss == "bce":
+            self._require("output_activation", self.output_activation == "sigmoid",
+                          "'sigmoid' when reconstruction_loss='bce'")
+
+
+@dataclass
+class StepContext:
+    """Where training stands, for losses that depend on it (warm-ups, annealing, dataset size)."""
+
+    epoch: int = 0
+    global_step: int = 0
+    num_epochs: int = 1
+    dataset_size: int = 0
+    training: bool = True
+
+
+@dataclass
+class ModelOutput:
+    """What ``forward`` returns.
+
+    ``loss`` is the scalar used for logging and model selection; ``terms`` holds every named
+    loss term (also readable as attributes, e.g. ``out.kl``); ``group_losses`` is set by models
+    trained with several optimizers (one loss per parameter group).
+    """
+
+    loss: Tensor
+    recon_x: Tensor | None = None
+    z: Tensor | None = None
+    terms: dict[str, Tensor] = field(default_factory=dict)
+    group_losses: dict[str, Tensor] | None = None
+
+    def __getattr__(self, name: str) -> Tensor:
+        terms = self.__dict__.get("terms", {})
+        if name in terms:
+            return terms[name]
+        raise AttributeError(f"ModelOutput has no field or loss term {name!r}; terms: {sorted(terms)}")
+
+
+def batch_data(batch: Any) -> Tensor:
+    """The data tensor of a batch given as a ``Batch``, a dict with ``"data"`` or a tensor."""
+    if isinstance(batch, Tensor):
+        return batch
+    if isinstance(batch, dict):
+        return batch["data"]
+    data = getattr(batch, "data", None)
+    if isinstance(data, Tensor):
+        return data
+    raise TypeError(f"a batch must be a Tensor, a dict with 'data' or a gaekit Batch; got {type(batch)}")
+
+
+class BaseAE(nn.Module):
+    """Base of every autoencoder: ``Model(model_config, encoder=None, decoder=None)``.
+
+    ``encoder``/``decoder`` ``None`` build the default MLP networks sized from
+    ``model_config.input_dim``. Subclasses set ``config_class``, implement ``forward`` and,
+    when their posterior is Gaussian, set ``variational = True``.
+    """
+
+    config_class: ClassVar[type[BaseAEConfig]] = BaseAEConfig
+    variational: ClassVar[bool] = False
+
+    def __init__(self, model_config: BaseAEConfig, encoder: nn.Module | None = None,
+                 decoder: nn.Module | None = None):
+        super().__init__()
+        if not isinstance(model_config, self.config_class):
+            raise ConfigError(
+                f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(model_config).__name__}"
+            )
+        model_config.validate()
+        if model_config.input_dim is None:
+            raise ConfigError(f"{type(model_config).__name__}.input_dim must be set, e.g. input_dim=(1, 28, 28)")
+        self.model_config = model_config
+        self.uses_custom_encoder = encoder is not None
+        self.uses_custom_decoder = decoder is not None
+        self.encoder = encoder if encoder is not None else self.default_encoder()
+        self.decoder = decoder if decoder is not None else self.default_decoder()
+
+    # -- networks -------------------------------------------------------------------
+    def default_encoder(self) -> nn.Module:
+        c = self.model_config
+        return MLPEncoder(c.input_dim, c.latent_dim, variational=self.variational)
+
+    def default_decoder(self) -> nn.Module:
+        c = self.model_config
+        return MLPDecoder(c.input_dim, c.latent_dim)
+
+    @property
+    def input_dim(self) -> tuple[int, ...]:
+        return self.model_config.input_dim
+
+    @property
+    def latent_dim(self) -> int:
+        return self.model_config.latent_dim
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    # -- core maps ------------------------------------------------------------------
+    def encode(self, x: Tensor) -> EncoderOutput:
+        return as_encoder_output(self.encoder(x))
+
+    def decode_logits(self, z: Tensor) -> Tensor:
+        """Decoder output before the output activation."""
+        return self.decoder(z)
+
+    def activate(self, logits: Tensor) -> Tensor:
+        return torch.sigmoid(logits) if self.model_config.output_activation == "sigmoid" else logits
+
+    def decode(self, z: Tensor) -> Tensor:
+        """Latent codes to data-space values."""
+        return self.activate(self.decode_logits(z))
+
+    def reconstruction_terms(self, logits: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``(recon_x, per-sample reconstruction loss)`` from decoder logits."""
+        recon_x = self.activate(logits)
+        return recon_x, _losses.reconstruction_loss(logits, x, self.model_config.reconstruction_loss, recon_x)
+
+    def forward(self, batch: Any, ctx: StepContext | None = None) -> ModelOutput:  # pragma: no cover
+        raise NotImplementedError
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Parameters per optimizer group; one group ``"model"`` unless a model needs several."""
+        return {"model": list(self.parameters())}
+
+    # -- helpers (inference mode: no grad, eval mode restored afterwards) ----------------
+    @contextlib.contextmanager
+    def _inference(self) -> Iterator[None]:
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                yield
+        finally:
+            self.train(was_training)
+
+    def _to_model(self, x: Any) -> Tensor:
+        x = torch.as_tensor(batch_data(x))
+        if x.dtype == torch.uint8:
+            x = x.float() / 255
+        return x.to(self.device, torch.float32)
+
+    def embed(self, x: Tensor) -> Tensor:
+        """Latent codes of ``x`` (the posterior mean for variational models); no loss computed."""
+        with self._inference():
+            return self.encode(self._to_model(x)).embedding
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """Decode the embedding of ``x``."""
+        with self._inference():
+            return self.decode(self.encode(self._to_model(x)).embedding)
+
+    def interpolate(self, x_start: Tensor, x_end: Tensor, steps: int = 10) -> Tensor:
+        """Decode ``steps`` points on the segment between the embeddings: ``(B, steps, *input_dim)``."""
+        if steps < 2:
+            raise ConfigError(f"interpolate: steps={steps} is invalid: expected an int >= 2")
+        with self._inference():
+            z0 = self.encode(self._to_model(x_start)).embedding
+            z1 = self.encode(self._to_model(x_end)).embedding
+            if z0.shape != z1.shape:
+                raise ConfigError(f"interpolate: x_start and x_end must hold as many samples ({len(z0)} vs {len(z1)})")
+            t = torch.linspace(0, 1, steps, device=z0.device).view(1, steps, 1)
+            path = z0.unsqueeze(1) * (1 - t) + z1.unsqueeze(1) * t
+            out = self.decode(path.reshape(-1, z0.shape[-1]))
+            return out.view(z0.shape[0], steps, *out.shape[1:])
+
+    def sample_prior(self, num_samples: int, generator: torch.Generator | None = None) -> Tensor:
+        """Codes drawn from the model's prior (standard normal unless a model overrides it)."""
+        return torch.randn(num_samples, self.latent_dim, generator=generator).to(self.device)
+
+    def generate(self, num_samples: int, generator: torch.Generator | None = None) -> Tensor:
+        """Decode ``num_samples`` codes drawn from the model's own prior."""
+        with self._inference():
+            return self.decode(self.sample_prior(num_samples, generator))
+
+    # -- save / load -----------------------------------------------------------------
+    def save(self, folder: str | Path, training_config: BaseConfig | None = None) -> Path:
+        """Write ``config.json``, ``model.safetensors``, ``gaekit.json`` (and ``training_config.json``).
+
+        The folder is written atomically. No pickle is written: custom encoders/decoders
+        are recorded by class name and must be passed again to ``load_from_folder``.
+        """
+        folder = Path(folder)
+        with atomic_folder(folder) as tmp:
+            self.model_config.to_json(tmp / "config.json")
+            digest = save_tensors(tmp / "model.safetensors", self.state_dict())
+            if training_config is not None:
+                training_config.to_json(tmp / "training_config.json")
+            write_json(tmp / "gaekit.json", {
+                **library_metadata(),
+                "model_name": self.model_config.name,
+                "custom_encoder": _qualname(self.encoder) if self.uses_custom_encoder else None,
+                "custom_decoder": _qualname(self.decoder) if self.uses_custom_decoder else None,
+                "sha256": {"model.safetensors": digest},
+            })
+        return folder
+
+    @classmethod
+    def load_from_folder(cls, folder: str | Path, encoder: nn.Module | None = None,
+                         decoder: nn.Module | None = None) -> BaseAE:
+        """Rebuild a model saved with ``save``; pass the custom encoder/decoder it was trained with."""
+        folder = Path(folder)
+        meta = read_model_folder_metadata(folder)
+        name = meta["model_name"]
+        if cls is not BaseAE and name != cls.config_class.name:
+            raise CheckpointError(
+                f"{folder} holds a {name!r} model; load it with AutoModel or {name}.load_from_folder"
+            )
+        model_cls = MODELS.get(name) if cls is BaseAE else cls
+        for part, given in (("encoder", encoder), ("decoder", decoder)):
+            if meta.get(f"custom_{part}") and given is None:
+                raise CheckpointError(
+                    f"{folder} was saved with a custom {part} ({meta[f'custom_{part}']}); gaekit stores no "
+                    f"pickled code, so pass an instance again: load_from_folder(path, {part}=...)"
+                )
+        try:
+            config = model_cls.config_class.from_json(folder / "config.json")
+        except ConfigError as err:
+            raise CheckpointError(f"{folder}/config.json is invalid: {err}") from None
+        model = model_cls(config, encoder=encoder, decoder=decoder)
+        state = load_tensors(folder / "model.safetensors", meta.get("sha256", {}).get("model.safetensors"))
+        model.load_weights(state, source=str(folder))
+        return model
+
+    def load_weights(self, state: dict[str, Tensor], source: str = "checkpoint") -> None:
+        """``load_state_dict`` that reports missing/unexpected/mis-shaped keys as ``CheckpointError``."""
+        own = self.state_dict()
+        missing = sorted(set(own) - set(state))
+        unexpected = sorted(set(state) - set(own))
+        shapes = [k for k in own if k in state and own[k].shape != state[k].shape]
+        if missing or unexpected or shapes:
+            raise CheckpointError(
+                f"weights in {source} do not fit {type(self).__name__}: missing {missing[:5]}, "
+                f"unexpected {unexpected[:5]}, wrong shape {shapes[:5]} (was it saved with other "
+                "networks or another config?)"
+            )
+        self.load_state_dict(state)
+
+    def extra_repr(self) -> str:
+        fields = ", ".join(f"{f.name}={getattr(self.model_config, f.name)!r}"
+                           for f in dataclasses.fields(self.model_config))
+        return f"config: {fields}"
+
+
+def _qualname(module: nn.Module) -> str:
+    return f"{type(module).__module__}.{type(module).__qualname__}"
+
+
+def read_model_folder_metadata(folder: Path) -> dict[str, Any]:
+    """Check a saved model folder is safe and complete; return its ``gaekit.json``."""
+    if not folder.is_dir():
+        raise CheckpointError(f"model folder {folder} does not exist")
+    refuse_pickles(folder)
+    meta = read_json(folder / "gaekit.json", "not a gaekit model folder")
+    if not isinstance(meta, dict) or "model_name" not in meta:
+        raise CheckpointError(f"{folder}/gaekit.json has no model_name")
+    if meta.get("format_version", 0) > library_metadata()["format_version"]:
+        raise CheckpointError(
+            f"{folder} was written by a newer gaekit (format {meta['format_version']}); upgrade gaekit"
+        )
+    return meta
