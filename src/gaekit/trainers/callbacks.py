@@ -1,0 +1,36 @@
+"""Training callbacks: subclass ``TrainerCallback`` and override the hooks you need."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gaekit.models.base import ModelOutput
+    from gaekit.trainers.trainer import Trainer
+
+
+class TrainerCallback:
+    """Hooks called by ``Trainer``; the trainer's ``state`` holds epoch and step counters.
+
+    Raising from a hook stops training; the trainer first writes a ``checkpoint_interrupted``
+    from which ``Trainer.resume`` continues exactly.
+    """
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """Before the first step (also when resuming)."""
+
+    def on_step_end(self, trainer: Trainer, output: ModelOutput) -> None:
+        """After each optimisation step; ``output`` is the step's ``ModelOutput``."""
+
+    def on_evaluate(self, trainer: Trainer, metrics: dict[str, float]) -> None:
+        """After the per-epoch evaluation, with the mean eval loss and terms."""
+
+    def on_epoch_end(self, trainer: Trainer, record: dict[str, Any]) -> None:
+        """After an epoch, with its history record (train/eval losses, learning rates)."""
+
+    def on_save(self, trainer: Trainer, path: Path) -> None:
+        """After a checkpoint or the final model was written to ``path``."""
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        """After training finished and the final model was saved."""

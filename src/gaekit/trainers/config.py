@@ -1,0 +1,157 @@
+"""``TrainerConfig`` (also exported as ``BaseTrainerConfig``, the paper's name)."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+
+from gaekit.config import BaseConfig
+from gaekit.errors import ConfigError
+
+GROUP_OVERRIDE_KEYS = ("learning_rate", "optimizer", "optimizer_params", "scheduler", "scheduler_params")
+
+
+def _check_callable_params(where: str, fn: Any, params: dict[str, Any], skip: int) -> None:
+    """Refuse keyword arguments ``fn`` does not take, and missing required ones."""
+    sig = inspect.signature(fn)
+    names = list(sig.parameters)[skip:]
+    unknown = sorted(set(params) - set(names))
+    if unknown:
+        raise ConfigError(f"{where}: unknown parameter(s) {unknown}; {fn.__qualname__} accepts {names}")
+    missing = [n for n in names if sig.parameters[n].default is inspect.Parameter.empty
+               and sig.parameters[n].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and n not in params]
+    if missing:
+        raise ConfigError(f"{where}: {fn.__qualname__} needs parameter(s) {missing}")
+
+
+def optimizer_class(name: str) -> type[torch.optim.Optimizer]:
+    cls = getattr(torch.optim, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
+        known = sorted(n for n, c in vars(torch.optim).items()
+                       if isinstance(c, type) and issubclass(c, torch.optim.Optimizer) and c is not torch.optim.Optimizer)
+        raise ConfigError(f"optimizer={name!r} is invalid: expected a torch.optim optimizer name: {known}")
+    return cls
+
+
+def scheduler_class(name: str) -> type:
+    sched = torch.optim.lr_scheduler
+    cls = getattr(sched, name, None)
+    base = (sched.LRScheduler, sched.ReduceLROnPlateau)
+    if not (isinstance(cls, type) and issubclass(cls, base)) or cls in base[:1]:
+        known = sorted(n for n, c in vars(sched).items()
+                       if isinstance(c, type) and issubclass(c, base) and c is not sched.LRScheduler
+                       and not n.startswith("_"))
+        raise ConfigError(f"scheduler={name!r} is invalid: expected a torch.optim.lr_scheduler name: {known}")
+    return cls
+
+
+@dataclass
+class TrainerConfig(BaseConfig):
+    """Training hyper-parameters.
+
+    Parameters
+    ----------
+    output_dir : str or None, default "gaekit_runs"
+        Each run writes ``<output_dir>/<Model>_training_<time>/`` with checkpoints,
+        ``history.json`` and ``final_model/`` (the best model). ``None`` writes nothing.
+    num_epochs, batch_size : int
+    eval_batch_size : int or None
+        Defaults to ``batch_size``.
+    learning_rate : float
+    optimizer : str, default "Adam"
+        Any ``torch.optim`` optimizer; ``optimizer_params`` are its keyword arguments. Optimizers
+        with a fused kernel (Adam, AdamW, SGD, Adagrad) use it unless ``fused``/``foreach`` is set.
+    scheduler : str or None
+        Any ``torch.optim.lr_scheduler`` class name, stepped once per epoch;
+        ``ReduceLROnPlateau`` is stepped with the validation loss (the training loss without
+        eval data), e.g. the paper's ``{"factor": 0.5, "patience": 10}``.
+    group_overrides : dict
+        Per parameter group (see ``BaseAE.parameter_groups``) overrides of ``learning_rate``,
+        ``optimizer``, ``optimizer_params``, ``scheduler``, ``scheduler_params``.
+    seed : int
+        Seeds torch, numpy, ``random`` and the data order at the start of training.
+    device : str, default "auto"
+        "auto" (CUDA when available), "cpu", "cuda", "cuda:N" or "mps".
+    steps_saving : int or None
+        Write a checkpoint every ``steps_saving`` epochs.
+    checkpoint_every_n_steps : int or None
+        Also write one every that many optimisation steps (for long epochs).
+    amp : bool, default False
+        Mixed precision: bf16 autocast on CPU, fp16 autocast with a gradient scaler on CUDA.
+    deterministic : bool, default False
+        ``torch.use_deterministic_algorithms(True)`` while training.
+    show_progress : bool, default True
+        A tqdm progress bar per epoch, refreshed every ``log_every_n_steps`` steps.
+    shuffle, drop_last : bool
+        Training-data order.
+    load_best_at_end : bool, default True
+        Leave the model holding the best weights (those saved in ``final_model``).
+    """
+
+    name: ClassVar[str] = "TrainerConfig"
+    output_dir: str | None = "gaekit_runs"
+    num_epochs: int = 100
+    batch_size: int = 100
+    eval_batch_size: int | None = None
+    learning_rate: float = 1e-4
+    optimizer: str = "Adam"
+    optimizer_params: dict[str, Any] = field(default_factory=dict)
+    scheduler: str | None = None
+    scheduler_params: dict[str, Any] = field(default_factory=dict)
+    group_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seed: int = 8
+    device: str = "auto"
+    steps_saving: int | None = None
+    checkpoint_every_n_steps: int | None = None
+    amp: bool = False
+    deterministic: bool = False
+    show_progress: bool = True
+    log_every_n_steps: int = 20
+    shuffle: bool = True
+    drop_last: bool = False
+    load_best_at_end: bool = True
+
+    def _check(self) -> None:
+        super()._check()
+        for name in ("num_epochs", "batch_size", "log_every_n_steps"):
+            self._require(name, getattr(self, name) > 0, "a positive int")
+        for name in ("eval_batch_size", "steps_saving", "checkpoint_every_n_steps"):
+            self._require(name, getattr(self, name) is None or getattr(self, name) > 0, "None or a positive int")
+        self._require_positive("learning_rate")
+        self._require("device", self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:"),
+                      "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
+        self._check_optimization(self.__dict__, "TrainerConfig")
+        for group, override in self.group_overrides.items():
+            unknown = sorted(set(override) - set(GROUP_OVERRIDE_KEYS))
+            if unknown:
+                raise ConfigError(f"TrainerConfig.group_overrides[{group!r}]: unknown key(s) {unknown}; "
+                                  f"accepted: {list(GROUP_OVERRIDE_KEYS)}")
+            self._check_optimization(self.group_settings(group), f"TrainerConfig.group_overrides[{group!r}]")
+
+    @staticmethod
+    def _check_optimization(settings: dict[str, Any], where: str) -> None:
+        lr = settings["learning_rate"]
+        if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0:
+            raise ConfigError(f"{where}: learning_rate={lr!r} is invalid: expected a number > 0")
+        opt = optimizer_class(settings["optimizer"])
+        if "lr" in settings["optimizer_params"]:
+            raise ConfigError(f"{where}.optimizer_params: set the learning rate with learning_rate, not 'lr'")
+        _check_callable_params(f"{where}.optimizer_params", opt.__init__, settings["optimizer_params"], skip=2)
+        if settings["scheduler"] is not None:
+            sched = scheduler_class(settings["scheduler"])
+            _check_callable_params(f"{where}.scheduler_params", sched.__init__, settings["scheduler_params"],
+                                   skip=2)
+        elif settings["scheduler_params"]:
+            raise ConfigError(f"{where}: scheduler_params are given but scheduler is None")
+
+    def group_settings(self, group: str) -> dict[str, Any]:
+        """Optimizer and scheduler settings for one parameter group, overrides applied."""
+        settings = {key: getattr(self, key) for key in GROUP_OVERRIDE_KEYS}
+        settings.update(self.group_overrides.get(group, {}))
+        return settings
+
+
+BaseTrainerConfig = TrainerConfig

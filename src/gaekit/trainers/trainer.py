@@ -1,0 +1,470 @@
+"""The one trainer: any model, any number of parameter groups, exact resume.
+
+Each step runs ``forward``, then for every parameter group with a loss this step
+``loss.backward(inputs=group_params)`` -- so no loss leaks gradients into another group's
+parameters -- then every involved optimizer steps (DESIGN §2). A model with one group is
+the plain case.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import inspect
+import math
+import random
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from gaekit.data import as_dataset, iterate_batches, num_batches, validate_data
+from gaekit.errors import CheckpointError, ConfigError, TrainingError
+from gaekit.models.base import BaseAE, ModelOutput, StepContext
+from gaekit.serialization import write_json
+from gaekit.trainers.callbacks import TrainerCallback
+from gaekit.trainers.checkpoint import read_checkpoint, rng_state, set_rng_state, write_checkpoint
+from gaekit.trainers.config import TrainerConfig, optimizer_class, scheduler_class
+
+
+@dataclass
+class TrainerState:
+    """Counters and records that a checkpoint restores."""
+
+    epoch: int = 0  # epochs completed
+    step_in_epoch: int = 0  # steps completed in the current epoch
+    global_step: int = 0
+    best_loss: float = math.inf
+    best_epoch: int | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"TrainerConfig.device={name!r} but CUDA is not available; use 'cpu' or 'auto'")
+    return device
+
+
+def set_seed(seed: int) -> None:
+    """Seed torch, numpy and ``random``."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+class Trainer:
+    """Train a gaekit model.
+
+    Parameters
+    ----------
+    model : BaseAE
+    training_config : TrainerConfig, optional
+    train_data, eval_data
+        Numpy arrays, tensors (float in [0, 1] or uint8), gaekit datasets or torch
+        ``Dataset``/``DataLoader``; validated against the model before training.
+    callbacks : list of TrainerCallback, optional
+
+    Examples
+    --------
+    >>> trainer = Trainer(model, TrainerConfig(num_epochs=5), train_data=x)  # doctest: +SKIP
+    >>> trainer.train()                                                       # doctest: +SKIP
+    """
+
+    def __init__(self, model: BaseAE, training_config: TrainerConfig | None = None, train_data: Any = None,
+                 eval_data: Any = None, callbacks: Iterable[TrainerCallback] | None = None):
+        if not isinstance(model, BaseAE):
+            raise ConfigError(f"Trainer needs a gaekit model (BaseAE), got {type(model).__name__}")
+        config = training_config if training_config is not None else TrainerConfig()
+        if not isinstance(config, TrainerConfig):
+            raise ConfigError(f"training_config must be a TrainerConfig, got {type(config).__name__}")
+        config.validate()
+        if train_data is None:
+            raise ConfigError("Trainer needs train_data")
+        self.config = config
+        self.model = model
+        self.callbacks = list(callbacks or [])
+        self.device = resolve_device(config.device)
+        unit_range = model.model_config.reconstruction_loss == "bce"
+        self.train_dataset = as_dataset(train_data)
+        validate_data(self.train_dataset, model.input_dim, unit_range=unit_range, name="train_data")
+        self.eval_dataset = None
+        if eval_data is not None:
+            self.eval_dataset = as_dataset(eval_data)
+            validate_data(self.eval_dataset, model.input_dim, unit_range=unit_range, name="eval_data")
+        self.model.to(self.device)
+        self.groups = self._parameter_groups()
+        self.optimizers = {g: self._build_optimizer(g, params) for g, params in self.groups.items()}
+        self.schedulers = {g: self._build_scheduler(g, opt) for g, opt in self.optimizers.items()}
+        self.scaler = torch.amp.GradScaler("cuda") if config.amp and self.device.type == "cuda" else None
+        self.state = TrainerState()
+        self.best_state: dict[str, Tensor] | None = None
+        self.data_generator = torch.Generator()
+        self._epoch_start_data_state: Tensor | None = None
+        self._epoch_sums: dict[str, Tensor] = {}
+        self._resumed = False
+        self._safe_to_checkpoint = True
+        self._step_rng: dict[str, Any] | None = None
+        self.run_dir: Path | None = None
+
+    # -- set-up ---------------------------------------------------------------------
+    def _parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        groups = {g: [p for p in ps if p.requires_grad] for g, ps in self.model.parameter_groups().items()}
+        seen: dict[int, str] = {}
+        for g, params in groups.items():
+            for p in params:
+                if id(p) in seen:
+                    raise TrainingError(f"a parameter is in both groups {seen[id(p)]!r} and {g!r}")
+                seen[id(p)] = g
+        orphans = [n for n, p in self.model.named_parameters() if p.requires_grad and id(p) not in seen]
+        if orphans:
+            raise TrainingError(f"trainable parameters in no parameter group: {orphans[:5]}")
+        unknown = sorted(set(self.config.group_overrides) - set(groups))
+        if unknown:
+            raise ConfigError(f"TrainerConfig.group_overrides names unknown group(s) {unknown}; "
+                              f"{type(self.model).__name__} has groups {sorted(groups)}")
+        return groups
+
+    def _build_optimizer(self, group: str, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        settings = self.config.group_settings(group)
+        cls = optimizer_class(settings["optimizer"])
+        kwargs = dict(settings["optimizer_params"])
+        accepts = inspect.signature(cls.__init__).parameters
+        if ("fused" in accepts and "fused" not in kwargs and "foreach" not in kwargs
+                and self.device.type in ("cpu", "cuda") and all(p.is_floating_point() for p in params)):
+            kwargs["fused"] = True  # one kernel per step instead of one per parameter and op
+        return cls(params, lr=settings["learning_rate"], **kwargs)
+
+    def _build_scheduler(self, group: str, optimizer: torch.optim.Optimizer) -> Any:
+        settings = self.config.group_settings(group)
+        if settings["scheduler"] is None:
+            return None
+        return scheduler_class(settings["scheduler"])(optimizer, **settings["scheduler_params"])
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if not self.config.amp:
+            return contextlib.nullcontext()
+        dtype = torch.float16 if self.device.type == "cuda" else torch.bfloat16
+        return torch.autocast(device_type=self.device.type, dtype=dtype)
+
+    def _make_run_dir(self) -> Path | None:
+        if self.config.output_dir is None:
+            return None
+        stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+        base = Path(self.config.output_dir) / f"{self.model.model_config.name}_training_{stamp}"
+        run_dir, n = base, 1
+        while run_dir.exists():
+            run_dir, n = base.with_name(f"{base.name}_{n}"), n + 1
+        run_dir.mkdir(parents=True)
+        return run_dir
+
+    # -- training -------------------------------------------------------------------
+    def train(self) -> list[dict[str, Any]]:
+        """Train for ``num_epochs`` (continuing a resumed run); return the per-epoch history.
+
+        Writes ``final_model/`` (the best model), ``history.json`` and the requested
+        checkpoints in ``run_dir``. If anything interrupts training (an exception, Ctrl-C),
+        a ``checkpoint_interrupted`` folder is written first when ``output_dir`` is set.
+        """
+        cfg = self.config
+        if not self._resumed:
+            set_seed(cfg.seed)
+            self.data_generator.manual_seed(cfg.seed)
+            self.run_dir = self._make_run_dir()
+        previous_determinism = torch.are_deterministic_algorithms_enabled()
+        if cfg.deterministic:
+            torch.use_deterministic_algorithms(True)
+        self.model.train()
+        try:
+            self._emit("on_train_begin")
+            while self.state.epoch < cfg.num_epochs:
+                self._train_epoch()
+                self._end_epoch()
+        except BaseException:
+            self._save_interrupted()
+            raise
+        finally:
+            torch.use_deterministic_algorithms(previous_determinism)
+        self._finish()
+        return self.state.history
+
+    def resume(self, checkpoint_dir: str | Path) -> list[dict[str, Any]]:
+        """Load ``checkpoint_dir`` into this trainer and continue training from it exactly."""
+        self.load_checkpoint(checkpoint_dir)
+        return self.train()
+
+    def _train_epoch(self) -> None:
+        cfg, state = self.config, self.state
+        if state.step_in_epoch == 0:
+            self._epoch_start_data_state = self.data_generator.get_state()
+            self._epoch_sums = {}
+        else:  # resumed mid-epoch: redraw the same permutation, then skip the finished steps
+            self.data_generator.set_state(self._epoch_start_data_state)
+        n = num_batches(self.train_dataset, cfg.batch_size, drop_last=cfg.drop_last)
+        batches = iterate_batches(self.train_dataset, cfg.batch_size, shuffle=cfg.shuffle,
+                                  generator=self.data_generator, start_batch=state.step_in_epoch,
+                                  device=self.device, drop_last=cfg.drop_last)
+        with _progress(cfg.show_progress, n, state.step_in_epoch, f"Epoch {state.epoch + 1}/{cfg.num_epochs}") as bar:
+            for batch in batches:
+                ctx = StepContext(epoch=state.epoch, global_step=state.global_step, num_epochs=cfg.num_epochs,
+                                  dataset_size=len(self.train_dataset), training=True)
+                output = self._train_step(batch, ctx)
+                state.step_in_epoch += 1
+                state.global_step += 1
+                bar.update(1)
+                if cfg.show_progress and (state.step_in_epoch % cfg.log_every_n_steps == 0
+                                          or state.step_in_epoch == n):
+                    bar.set_postfix(loss=f"{self._epoch_sums['loss'].item() / state.step_in_epoch:.4f}")
+                self._emit("on_step_end", output)
+                if cfg.checkpoint_every_n_steps and state.global_step % cfg.checkpoint_every_n_steps == 0:
+                    self.save_checkpoint(f"checkpoint_step_{state.global_step}")
+
+    def _train_step(self, batch: Any, ctx: StepContext) -> ModelOutput:
+        self._step_rng = rng_state(self.device)  # an interrupt before the update resumes from here
+        with self._autocast():
+            output = self.model(batch, ctx)
+        losses = output.group_losses if output.group_losses is not None else {"model": output.loss}
+        self._check_finite(output, losses)
+        unknown = sorted(set(losses) - set(self.groups))
+        if unknown:
+            raise TrainingError(f"{type(self.model).__name__} returned losses for unknown group(s) {unknown}; "
+                                f"its groups are {sorted(self.groups)}")
+        if output.group_losses is None and len(self.groups) == 1:
+            self._backward(output.loss)
+        else:
+            names = list(losses)
+            for i, g in enumerate(names):
+                self._backward(losses[g], inputs=self.groups[g], retain_graph=i < len(names) - 1)
+        self._safe_to_checkpoint = False
+        for g in losses:
+            opt = self.optimizers[g]
+            if self.scaler is not None:
+                self.scaler.step(opt)
+            else:
+                opt.step()
+            opt.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.update()
+        self._safe_to_checkpoint = True
+        self._step_rng = None
+        self._accumulate(output)
+        return output
+
+    def _backward(self, loss: Tensor, **kwargs: Any) -> None:
+        (self.scaler.scale(loss) if self.scaler is not None else loss).backward(**kwargs)
+
+    def _check_finite(self, output: ModelOutput, losses: dict[str, Tensor]) -> None:
+        values = torch.stack([output.loss.detach().float(), *(v.detach().float() for v in losses.values())])
+        if not bool(torch.isfinite(values).all()):
+            terms = {k: float(v) for k, v in output.terms.items()}
+            groups = {k: float(v) for k, v in losses.items()}
+            raise TrainingError(
+                f"non-finite loss at epoch {self.state.epoch + 1}, step {self.state.step_in_epoch + 1} "
+                f"(global step {self.state.global_step + 1}): loss={float(output.loss)}, terms={terms}, "
+                f"group losses={groups}. Try a lower learning_rate, or check the data and the model config."
+            )
+
+    def _accumulate(self, output: ModelOutput) -> None:
+        values = {"loss": output.loss, **output.terms}
+        for key, value in values.items():
+            value = value.detach().float()
+            if key in self._epoch_sums:
+                self._epoch_sums[key] += value
+            else:
+                self._epoch_sums[key] = value.clone()
+
+    def _end_epoch(self) -> None:
+        state = self.state
+        self._safe_to_checkpoint = False
+        steps = max(state.step_in_epoch, 1)
+        record: dict[str, Any] = {"epoch": state.epoch + 1, "global_step": state.global_step}
+        record.update({f"train_{k}": v.item() / steps for k, v in self._epoch_sums.items()})
+        metrics = self.evaluate() if self.eval_dataset is not None else None
+        if metrics is not None:
+            record.update({f"eval_{k}": v for k, v in metrics.items()})
+        monitored = metrics["loss"] if metrics is not None else record.get("train_loss", math.inf)
+        for sched in self.schedulers.values():
+            if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                sched.step(monitored)
+            elif sched is not None:
+                sched.step()
+        record.update({f"lr_{g}": opt.param_groups[0]["lr"] for g, opt in self.optimizers.items()})
+        if monitored < state.best_loss:
+            state.best_loss, state.best_epoch = monitored, state.epoch + 1
+            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+        state.history.append(record)
+        state.epoch += 1
+        state.step_in_epoch = 0
+        self._epoch_sums = {}
+        self._safe_to_checkpoint = True
+        if self.run_dir is not None:
+            write_json(self.run_dir / "history.json", state.history)
+        if metrics is not None:
+            self._emit("on_evaluate", metrics)
+        self._emit("on_epoch_end", record)
+        if self.config.steps_saving and state.epoch % self.config.steps_saving == 0:
+            self.save_checkpoint(f"checkpoint_epoch_{state.epoch}")
+
+    @torch.no_grad()
+    def evaluate(self, data: Any = None) -> dict[str, float]:
+        """Mean loss and loss terms over ``data`` (default: the eval data), per sample.
+
+        Runs in eval mode with a fixed noise seed, so epochs are compared on the same draws
+        and the training random stream is left untouched.
+        """
+        dataset = self.eval_dataset if data is None else as_dataset(data)
+        if dataset is None:
+            raise ConfigError("evaluate() needs data: no eval_data was given to the Trainer")
+        was_training = self.model.training
+        self.model.eval()
+        sums: dict[str, Tensor] = {}
+        count = 0
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.config.seed + 1)
+            batch_size = self.config.eval_batch_size or self.config.batch_size
+            for batch in iterate_batches(dataset, batch_size, shuffle=False, generator=None, device=self.device):
+                ctx = StepContext(epoch=self.state.epoch, global_step=self.state.global_step,
+                                  num_epochs=self.config.num_epochs, dataset_size=len(self.train_dataset),
+                                  training=False)
+                with self._autocast():
+                    output = self.model(batch, ctx)
+                n = len(batch)
+                for key, value in {"loss": output.loss, **output.terms}.items():
+                    sums[key] = sums.get(key, 0) + value.detach().double() * n
+                count += n
+        self.model.train(was_training)
+        return {k: (v / count).item() for k, v in sums.items()}
+
+    def _finish(self) -> None:
+        if self.config.load_best_at_end and self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+        if self.run_dir is not None:
+            path = self.model.save(self.run_dir / "final_model", training_config=self.config)
+            self._emit("on_save", path)
+        self._emit("on_train_end")
+
+    @property
+    def final_model_dir(self) -> Path | None:
+        """``run_dir / "final_model"`` once training has finished (None without ``output_dir``)."""
+        return None if self.run_dir is None else self.run_dir / "final_model"
+
+    def _emit(self, hook: str, *args: Any) -> None:
+        for callback in self.callbacks:
+            getattr(callback, hook)(self, *args)
+
+    # -- checkpoints ------------------------------------------------------------------
+    def _checkpoint_state(self, rng: dict[str, Any]) -> dict[str, Any]:
+        data_state = (self.data_generator.get_state() if self.state.step_in_epoch == 0
+                      else self._epoch_start_data_state)
+        return {
+            "trainer": asdict(self.state),
+            "model_name": self.model.model_config.name,
+            "optimizers": {g: opt.state_dict() for g, opt in self.optimizers.items()},
+            "schedulers": {g: s.state_dict() for g, s in self.schedulers.items() if s is not None},
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "rng": rng,
+            "epoch_start_data_state": data_state,
+            "epoch_sums": dict(self._epoch_sums),
+        }
+
+    def save_checkpoint(self, name: str, rng: dict[str, Any] | None = None) -> Path:
+        """Write ``run_dir/name`` atomically with everything needed to resume exactly."""
+        if self.run_dir is None:
+            raise ConfigError("checkpoints need TrainerConfig.output_dir")
+        path = write_checkpoint(
+            self.run_dir / name,
+            model_state=self.model.state_dict(),
+            best_state=self.best_state,
+            state=self._checkpoint_state(rng if rng is not None else rng_state(self.device)),
+            configs={"config": self.model.model_config, "training_config": self.config},
+        )
+        self._emit("on_save", path)
+        return path
+
+    def _save_interrupted(self) -> None:
+        if self.run_dir is None or not self._safe_to_checkpoint:
+            return
+        # interrupted inside a step's forward/backward: nothing was updated yet, so the
+        # checkpoint is the state before that step, with the random state it started from.
+        rng = self._step_rng
+        self._step_rng = None
+        with contextlib.suppress(Exception):
+            self.save_checkpoint("checkpoint_interrupted", rng=rng)
+
+    def load_checkpoint(self, checkpoint_dir: str | Path) -> None:
+        """Restore weights, optimizers, schedulers, RNG, data order, counters and best record."""
+        checkpoint_dir = Path(checkpoint_dir)
+        model_state, best_state, state = read_checkpoint(checkpoint_dir)
+        if state["model_name"] != self.model.model_config.name:
+            raise CheckpointError(f"{checkpoint_dir} is a checkpoint of a {state['model_name']!r} model, "
+                                  f"not of {self.model.model_config.name!r}")
+        if set(state["optimizers"]) != set(self.optimizers):
+            raise CheckpointError(f"{checkpoint_dir} has optimizer groups {sorted(state['optimizers'])}, "
+                                  f"the model has {sorted(self.optimizers)}")
+        self.model.load_weights(model_state, source=str(checkpoint_dir))
+        try:
+            for g, opt in self.optimizers.items():
+                opt.load_state_dict(state["optimizers"][g])
+            for g, sched in self.schedulers.items():
+                if sched is not None and g in state["schedulers"]:
+                    sched.load_state_dict(state["schedulers"][g])
+            if self.scaler is not None and state["scaler"] is not None:
+                self.scaler.load_state_dict(state["scaler"])
+        except (ValueError, KeyError, RuntimeError) as err:
+            raise CheckpointError(f"{checkpoint_dir}: optimizer or scheduler state does not fit ({err})") from None
+        self.best_state = best_state
+        self.state = TrainerState(**state["trainer"])
+        set_rng_state(state["rng"], self.device)
+        self._epoch_start_data_state = state["epoch_start_data_state"]
+        self.data_generator.set_state(self._epoch_start_data_state)
+        self._epoch_sums = {k: v.to(self.device) for k, v in state["epoch_sums"].items()}
+        self.run_dir = checkpoint_dir.parent
+        self._resumed = True
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint_dir: str | Path, train_data: Any, eval_data: Any = None,
+                        encoder: nn.Module | None = None, decoder: nn.Module | None = None,
+                        callbacks: Iterable[TrainerCallback] | None = None,
+                        training_config: TrainerConfig | None = None) -> Trainer:
+        """Rebuild model and trainer from a checkpoint folder alone (configs included), ready to ``train()``."""
+        from gaekit.models.base import MODELS
+        from gaekit.serialization import read_json
+
+        checkpoint_dir = Path(checkpoint_dir)
+        model_config = read_json(checkpoint_dir / "config.json", "not a gaekit training checkpoint")
+        model_cls = MODELS.get(model_config.get("name", "?"))
+        model = model_cls(model_cls.config_class.from_dict(model_config), encoder=encoder, decoder=decoder)
+        if training_config is None:
+            training_config = TrainerConfig.from_json(checkpoint_dir / "training_config.json")
+        trainer = cls(model, training_config, train_data, eval_data, callbacks)
+        trainer.load_checkpoint(checkpoint_dir)
+        return trainer
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool, total: int, initial: int, desc: str) -> Iterator[Any]:
+    if not enabled:
+        yield _NoBar()
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, initial=initial, desc=desc, leave=True, dynamic_ncols=True)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def set_postfix(self, **kwargs: Any) -> None:
+        pass
