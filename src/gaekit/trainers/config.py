@@ -30,8 +30,9 @@ def _check_callable_params(where: str, fn: Any, params: dict[str, Any], skip: in
 def optimizer_class(name: str) -> type[torch.optim.Optimizer]:
     cls = getattr(torch.optim, name, None)
     if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
+        base = torch.optim.Optimizer
         known = sorted(n for n, c in vars(torch.optim).items()
-                       if isinstance(c, type) and issubclass(c, torch.optim.Optimizer) and c is not torch.optim.Optimizer)
+                       if isinstance(c, type) and issubclass(c, base) and c is not base)
         raise ConfigError(f"optimizer={name!r} is invalid: expected a torch.optim optimizer name: {known}")
     return cls
 

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from gaekit.data import as_dataset, iterate_batches, num_batches, validate_data
-from gaekit.errors import CheckpointError, ConfigError, TrainingError
+from gaekit.errors import CheckpointError, ConfigError, DataError, TrainingError
 from gaekit.models.base import BaseAE, ModelOutput, StepContext
 from gaekit.serialization import write_json
 from gaekit.trainers.callbacks import TrainerCallback
@@ -206,14 +206,14 @@ class Trainer:
             self._epoch_sums = {}
         else:  # resumed mid-epoch: redraw the same permutation, then skip the finished steps
             self.data_generator.set_state(self._epoch_start_data_state)
-        n = num_batches(self.train_dataset, cfg.batch_size, drop_last=cfg.drop_last)
+        n = self._num_train_batches()
         batches = iterate_batches(self.train_dataset, cfg.batch_size, shuffle=cfg.shuffle,
                                   generator=self.data_generator, start_batch=state.step_in_epoch,
                                   device=self.device, drop_last=cfg.drop_last)
         with _progress(cfg.show_progress, n, state.step_in_epoch, f"Epoch {state.epoch + 1}/{cfg.num_epochs}") as bar:
             for batch in batches:
                 ctx = StepContext(epoch=state.epoch, global_step=state.global_step, num_epochs=cfg.num_epochs,
-                                  dataset_size=len(self.train_dataset), training=True)
+                                  dataset_size=self.dataset_size, training=True)
                 output = self._train_step(batch, ctx)
                 state.step_in_epoch += 1
                 state.global_step += 1
@@ -224,6 +224,20 @@ class Trainer:
                 self._emit("on_step_end", output)
                 if cfg.checkpoint_every_n_steps and state.global_step % cfg.checkpoint_every_n_steps == 0:
                     self.save_checkpoint(f"checkpoint_step_{state.global_step}")
+
+    @property
+    def dataset_size(self) -> int:
+        """Number of training samples (0 for a user loader whose length is unknown)."""
+        try:
+            return len(self.train_dataset)
+        except TypeError:
+            return 0
+
+    def _num_train_batches(self) -> int | None:
+        try:
+            return num_batches(self.train_dataset, self.config.batch_size, drop_last=self.config.drop_last)
+        except (TypeError, DataError):
+            return None
 
     def _train_step(self, batch: Any, ctx: StepContext) -> ModelOutput:
         self._step_rng = rng_state(self.device)  # an interrupt before the update resumes from here
@@ -262,11 +276,11 @@ class Trainer:
     def _check_finite(self, output: ModelOutput, losses: dict[str, Tensor]) -> None:
         values = torch.stack([output.loss.detach().float(), *(v.detach().float() for v in losses.values())])
         if not bool(torch.isfinite(values).all()):
-            terms = {k: float(v) for k, v in output.terms.items()}
-            groups = {k: float(v) for k, v in losses.items()}
+            terms = {k: float(v.detach()) for k, v in output.terms.items()}
+            groups = {k: float(v.detach()) for k, v in losses.items()}
             raise TrainingError(
                 f"non-finite loss at epoch {self.state.epoch + 1}, step {self.state.step_in_epoch + 1} "
-                f"(global step {self.state.global_step + 1}): loss={float(output.loss)}, terms={terms}, "
+                f"(global step {self.state.global_step + 1}): loss={float(output.loss.detach())}, terms={terms}, "
                 f"group losses={groups}. Try a lower learning_rate, or check the data and the model config."
             )
 
@@ -331,7 +345,7 @@ class Trainer:
             batch_size = self.config.eval_batch_size or self.config.batch_size
             for batch in iterate_batches(dataset, batch_size, shuffle=False, generator=None, device=self.device):
                 ctx = StepContext(epoch=self.state.epoch, global_step=self.state.global_step,
-                                  num_epochs=self.config.num_epochs, dataset_size=len(self.train_dataset),
+                                  num_epochs=self.config.num_epochs, dataset_size=self.dataset_size,
                                   training=False)
                 with self._autocast():
                     output = self.model(batch, ctx)

@@ -1,0 +1,111 @@
+"""Tile image batches into one grid and write it as an 8-bit PNG (Pillow, imported lazily)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _as_nchw(images: Any) -> np.ndarray:
+    """``images`` as a float64 ``(N, C, H, W)`` array with values in [0, 1] and ``C`` 1 or 3."""
+    if hasattr(images, "detach"):  # torch.Tensor, without importing torch here
+        images = images.detach().to("cpu")
+        if images.is_floating_point():  # also bfloat16 / float16, which numpy may not hold
+            images = images.double()
+        images = images.numpy()
+    arr = np.asarray(images)
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"images must be numeric; got dtype {arr.dtype}")
+    if arr.ndim == 3:
+        arr = arr[:, None]
+    if arr.ndim != 4 or arr.shape[1] not in (1, 3):
+        raise ValueError(
+            f"only image-shaped data can be tiled into a grid: expected (N, C, H, W) with C 1 or 3, or "
+            f"(N, H, W); got shape {tuple(arr.shape)}"
+            + (" (flat feature vectors are not images)" if arr.ndim <= 2 else "")
+            + (" (channels-last? move the channel axis to dim 1)" if arr.ndim == 4 and arr.shape[-1] in (1, 3)
+               else "")
+        )
+    if arr.shape[0] == 0:
+        raise ValueError("cannot make a grid of 0 images")
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float64) / 255.0
+    out = np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=1.0, neginf=0.0)
+    return np.clip(out, 0.0, 1.0)
+
+
+def make_grid(images: Any, nrow: int | None = None, padding: int = 2, pad_value: float = 1.0) -> np.ndarray:
+    """Tile images into one uint8 image.
+
+    Parameters
+    ----------
+    images : Tensor or numpy.ndarray
+        ``(N, C, H, W)`` with ``C`` 1 or 3, or ``(N, H, W)``. Float values are clipped to
+        [0, 1] (NaN becomes 0); uint8 values are read as 0..255.
+    nrow : int, optional
+        Images per row of the grid; default ``ceil(sqrt(N))``.
+    padding : int, default 2
+        Pixels between images and around the grid.
+    pad_value : float, default 1.0
+        Grey level of the padding, in [0, 1] (1 is white).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(rows * (H + padding) + padding, nrow * (W + padding) + padding, C)`` uint8 array.
+
+    Raises
+    ------
+    ValueError
+        For data that is not image-shaped (e.g. flat feature vectors), no images, or bad arguments.
+    """
+    arr = _as_nchw(images)
+    n, c, h, w = arr.shape
+    if nrow is None:
+        nrow = math.ceil(math.sqrt(n))
+    if isinstance(nrow, bool) or not isinstance(nrow, int) or nrow < 1:
+        raise ValueError(f"nrow={nrow!r} is invalid: expected a positive int")
+    if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
+        raise ValueError(f"padding={padding!r} is invalid: expected an int >= 0")
+    if not (isinstance(pad_value, (int, float)) and 0.0 <= pad_value <= 1.0):
+        raise ValueError(f"pad_value={pad_value!r} is invalid: expected a number in [0, 1]")
+    ncol = min(nrow, n)
+    rows = math.ceil(n / ncol)
+    grid = np.full((rows * (h + padding) + padding, ncol * (w + padding) + padding, c), float(pad_value))
+    for i in range(n):
+        top = padding + (i // ncol) * (h + padding)
+        left = padding + (i % ncol) * (w + padding)
+        grid[top:top + h, left:left + w] = arr[i].transpose(1, 2, 0)
+    return np.floor(grid * 255.0 + 0.5).astype(np.uint8)
+
+
+def save_image_grid(images: Any, path: str | Path, nrow: int | None = None, padding: int = 2,
+                    pad_value: float = 1.0) -> Path:
+    """Tile images with :func:`make_grid` and write the grid as an 8-bit PNG.
+
+    Parameters
+    ----------
+    images : Tensor or numpy.ndarray
+        ``(N, C, H, W)`` with ``C`` 1 or 3, or ``(N, H, W)``; see :func:`make_grid`.
+    path : str or Path
+        Output file; missing parent folders are created. Written in PNG format
+        (greyscale for one channel, RGB for three).
+    nrow, padding, pad_value
+        As in :func:`make_grid`.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    from PIL import Image
+
+    grid = make_grid(images, nrow=nrow, padding=padding, pad_value=pad_value)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # a 2-D uint8 array becomes a greyscale ("L") image, an (H, W, 3) one an RGB image
+    Image.fromarray(grid[:, :, 0] if grid.shape[2] == 1 else grid).save(path, format="PNG")
+    return path

@@ -1,0 +1,18 @@
+"""Samplers: draw latent codes for a trained model and decode them; importing this package
+registers every sampler in ``SAMPLERS``."""
+
+from gaekit.samplers.base import (
+    SAMPLERS,
+    BaseSampler,
+    BaseSamplerConfig,
+    SamplerNotFittedError,
+    embed_dataset,
+    sampler_for_config,
+)
+from gaekit.samplers.gmm import GaussianMixtureSampler, GaussianMixtureSamplerConfig
+from gaekit.samplers.normal import NormalSampler, NormalSamplerConfig
+
+__all__ = [
+    "SAMPLERS", "BaseSampler", "BaseSamplerConfig", "GaussianMixtureSampler", "GaussianMixtureSamplerConfig",
+    "NormalSampler", "NormalSamplerConfig", "SamplerNotFittedError", "embed_dataset", "sampler_for_config",
+]

@@ -1,0 +1,412 @@
+"""The sampler contract: config, registry, fit / sample / save / load, and shared helpers.
+
+A sampler draws latent codes for a trained autoencoder and decodes them into data space.
+Some samplers (``NormalSampler``) use the model's prior directly; others are fitted on the
+embeddings of the training data first (``GaussianMixtureSampler``, as in the "GMM" rows of
+the Pythae paper, Chadebec et al. 2022, arXiv:2206.08309, Section 4.3).
+
+Saved sampler folders hold ``sampler_config.json``, ``sampler.safetensors`` (the fitted
+parameters; an empty file for samplers without any) and ``gaekit.json`` (format and library
+versions, sampler name, the model's shapes, and the sha256 of the weights). No pickle is ever
+written or read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor
+
+from gaekit.config import BaseConfig
+from gaekit.errors import CheckpointError, ConfigError, DataError, GaekitError
+from gaekit.models.base import BaseAE
+from gaekit.registry import Registry
+from gaekit.serialization import (
+    atomic_folder,
+    library_metadata,
+    load_tensors,
+    read_json,
+    refuse_pickles,
+    save_tensors,
+    write_json,
+)
+
+SAMPLERS: Registry[type[BaseSampler]] = Registry("sampler")
+
+CONFIG_FILE = "sampler_config.json"
+WEIGHTS_FILE = "sampler.safetensors"
+METADATA_FILE = "gaekit.json"
+
+
+class SamplerNotFittedError(GaekitError, RuntimeError):
+    """A sampler that must be fitted (``needs_fit``) was used before ``fit``."""
+
+
+@dataclass
+class BaseSamplerConfig(BaseConfig):
+    """Base of every sampler config (no fields).
+
+    Each sampler's config class sets ``name`` to the sampler's class name (its registry key).
+    """
+
+    name: ClassVar[str] = "BaseSampler"
+
+
+def sampler_for_config(config: BaseSamplerConfig) -> type[BaseSampler]:
+    """The registered sampler class whose ``config_class`` is the type of ``config``.
+
+    Parameters
+    ----------
+    config : BaseSamplerConfig
+        A sampler config instance, e.g. ``GaussianMixtureSamplerConfig(n_components=10)``.
+
+    Returns
+    -------
+    type[BaseSampler]
+
+    Raises
+    ------
+    ConfigError
+        When ``config`` is not a sampler config or no registered sampler uses its class.
+    """
+    if not isinstance(config, BaseSamplerConfig):
+        raise ConfigError(
+            "sampler_config must be a sampler config such as NormalSamplerConfig(); "
+            f"got {type(config).__name__}"
+        )
+    for name in SAMPLERS.names():
+        cls = SAMPLERS.get(name)
+        if cls.config_class is type(config):
+            return cls
+    known = ", ".join(SAMPLERS.get(n).config_class.__name__ for n in SAMPLERS.names())
+    raise ConfigError(f"no registered sampler uses {type(config).__name__}; sampler configs: {known}")
+
+
+@contextlib.contextmanager
+def inference_mode(model: torch.nn.Module) -> Iterator[None]:
+    """Put ``model`` in eval mode without gradients; restore its previous mode on exit."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def embed_dataset(model: BaseAE, data: Any, batch_size: int = 500, name: str = "train_data") -> Tensor:
+    """Embeddings of every sample of ``data``, computed in batches.
+
+    Parameters
+    ----------
+    model : BaseAE
+        The model whose ``embed`` (posterior mean for variational models) is used.
+    data : array, Tensor, gaekit dataset, torch Dataset or DataLoader
+        Float data in [0, 1] or uint8 images (scaled by 1/255), samples shaped ``model.input_dim``.
+    batch_size : int, default 500
+        Samples embedded at once.
+    name : str, default "train_data"
+        Name of the data in error messages.
+
+    Returns
+    -------
+    Tensor
+        ``(N, latent_dim)`` float32 embeddings on the CPU, in the order of ``data``.
+        No gradients are recorded and the model's train/eval mode is restored afterwards.
+
+    Raises
+    ------
+    DataError
+        Empty data, samples of the wrong shape, or non-finite values.
+    """
+    from gaekit.data import as_dataset, iterate_batches, validate_data
+
+    dataset = as_dataset(data)
+    validate_data(dataset, model.input_dim, unit_range=False, name=name)
+    chunks = []
+    with inference_mode(model):
+        for batch in iterate_batches(dataset, batch_size, shuffle=False, generator=None, device=model.device):
+            chunks.append(model.embed(batch.data).to("cpu", torch.float32))
+    if not chunks:
+        raise DataError(f"{name} is empty; expected at least one sample")
+    return torch.cat(chunks)
+
+
+def _check_count(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ConfigError(f"{what}={value!r} is invalid: expected a positive int")
+    return int(value)
+
+
+class BaseSampler:
+    """Base of every sampler: ``Sampler(model, sampler_config=None)``.
+
+    Subclasses set ``config_class``, ``needs_fit`` and ``accepted_models``, implement
+    ``_sample_latents`` and, when they are fitted, ``_fit``, ``_state_tensors`` and
+    ``_load_state``; they are registered with ``@SAMPLERS.register()`` under their class name.
+
+    Parameters
+    ----------
+    model : BaseAE
+        The (trained) autoencoder whose decoder maps latent codes to data space.
+    sampler_config : BaseSamplerConfig, optional
+        The sampler's config; ``None`` uses the default config.
+
+    Raises
+    ------
+    ConfigError
+        When the config has the wrong type, or the model is not one the sampler accepts.
+    """
+
+    config_class: ClassVar[type[BaseSamplerConfig]] = BaseSamplerConfig
+    needs_fit: ClassVar[bool] = False
+    accepted_models: ClassVar[tuple[type, ...] | None] = None
+
+    def __init__(self, model: BaseAE, sampler_config: BaseSamplerConfig | None = None):
+        name = type(self).__name__
+        if not isinstance(model, BaseAE):
+            raise ConfigError(f"{name} needs a gaekit model (a BaseAE), got {type(model).__name__}")
+        if self.accepted_models is not None and not isinstance(model, self.accepted_models):
+            accepted = ", ".join(m.__name__ for m in self.accepted_models)
+            raise ConfigError(
+                f"{name} cannot be used with a {type(model).__name__} model; it accepts: {accepted}"
+            )
+        if sampler_config is None:
+            sampler_config = self.config_class()
+        if not isinstance(sampler_config, self.config_class):
+            raise ConfigError(
+                f"{name} needs a {self.config_class.__name__}, got {type(sampler_config).__name__}"
+            )
+        sampler_config.validate()
+        self.model = model
+        self.sampler_config = sampler_config
+        self._fitted = not self.needs_fit
+
+    # -- state ---------------------------------------------------------------------------
+    @property
+    def is_fitted(self) -> bool:
+        """True when the sampler can sample (always for samplers that need no fitting)."""
+        return self._fitted
+
+    def _require_fitted(self, action: str) -> None:
+        if not self._fitted:
+            raise SamplerNotFittedError(
+                f"{type(self).__name__} must be fitted before {action}: call "
+                f"sampler.fit(train_data) (or pass train_data to GenerationPipeline)"
+            )
+
+    # -- fit -------------------------------------------------------------------------------
+    def fit(self, train_data: Any = None, eval_data: Any = None, batch_size: int = 500) -> BaseSampler:
+        """Fit the sampler on the model's embeddings of the data (a no-op when ``needs_fit`` is False).
+
+        Parameters
+        ----------
+        train_data : array, Tensor, gaekit dataset, torch Dataset or DataLoader
+            Training data in data space (float in [0, 1] or uint8).
+        eval_data : same types, optional
+            Evaluation data; how it is used is sampler-specific.
+        batch_size : int, default 500
+            Batch size used to embed the data (and to train, for trained samplers).
+
+        Returns
+        -------
+        BaseSampler
+            ``self``, fitted.
+        """
+        if not self.needs_fit:
+            return self
+        if train_data is None:
+            raise DataError(f"{type(self).__name__}.fit needs train_data")
+        self._fit(train_data, eval_data, _check_count(batch_size, "batch_size"))
+        self._fitted = True
+        return self
+
+    def _fit(self, train_data: Any, eval_data: Any, batch_size: int) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    # -- sample ----------------------------------------------------------------------------
+    def _sample_latents(self, num_samples: int, generator: torch.Generator, batch_size: int) -> Tensor:
+        """``(num_samples, latent_dim)`` codes drawn with ``generator`` (any device)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def sample(self, num_samples: int = 1, batch_size: int = 500, seed: int | None = None,
+               return_latents: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+        """Draw ``num_samples`` new samples in data space.
+
+        Latent codes are drawn with a CPU ``torch.Generator`` seeded by ``seed`` and decoded
+        ``batch_size`` at a time with the model in inference mode (no gradients, eval mode,
+        previous mode restored).
+
+        Parameters
+        ----------
+        num_samples : int, default 1
+        batch_size : int, default 500
+            Codes decoded at once; does not change which codes are drawn.
+        seed : int, optional
+            Same seed, same samples; ``None`` draws fresh randomness.
+        return_latents : bool, default False
+            Also return the latent codes.
+
+        Returns
+        -------
+        Tensor or (Tensor, Tensor)
+            Samples ``(num_samples, *input_dim)`` on the CPU (and the codes
+            ``(num_samples, latent_dim)`` when ``return_latents``).
+
+        Raises
+        ------
+        SamplerNotFittedError
+            When the sampler needs fitting and was not fitted.
+        """
+        num_samples = _check_count(num_samples, "num_samples")
+        batch_size = _check_count(batch_size, "batch_size")
+        self._require_fitted("sampling")
+        generator = torch.Generator()
+        if seed is None:
+            generator.seed()
+        else:
+            if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+                raise ConfigError(f"seed={seed!r} is invalid: expected an int or None")
+            generator.manual_seed(int(seed))
+        device = self.model.device
+        with inference_mode(self.model):
+            latents = self._sample_latents(num_samples, generator, batch_size)
+            samples = [
+                self.model.decode(latents[i:i + batch_size].to(device, torch.float32)).to("cpu")
+                for i in range(0, num_samples, batch_size)
+            ]
+        out = torch.cat(samples)
+        if return_latents:
+            return out, latents.to("cpu", torch.float32)
+        return out
+
+    # -- save / load ----------------------------------------------------------------------
+    def _state_tensors(self) -> dict[str, Tensor]:
+        """Fitted parameters to save (none by default)."""
+        return {}
+
+    def _load_state(self, state: dict[str, Tensor], source: str) -> None:
+        """Restore fitted parameters from ``state`` (raise ``CheckpointError`` when they do not fit)."""
+        if state:
+            raise CheckpointError(
+                f"{source} holds tensors {sorted(state)} but {type(self).__name__} has none"
+            )
+
+    def _check_state(self, state: dict[str, Tensor], shapes: dict[str, tuple[int, ...]], source: str) -> None:
+        """Raise ``CheckpointError`` unless ``state`` holds exactly ``shapes``' keys with those shapes
+        (a ``-1`` in a shape matches any size)."""
+        missing = sorted(set(shapes) - set(state))
+        unexpected = sorted(set(state) - set(shapes))
+        wrong = [
+            f"{k} {tuple(state[k].shape)} (expected {shapes[k]})" for k in shapes
+            if k in state and (state[k].dim() != len(shapes[k]) or any(
+                e not in (-1, s) for e, s in zip(shapes[k], state[k].shape)))
+        ]
+        bad = [k for k in shapes if k in state and not bool(torch.isfinite(state[k]).all())]
+        if missing or unexpected or wrong or bad:
+            raise CheckpointError(
+                f"{source} does not fit {type(self).__name__} for this model: missing {missing}, "
+                f"unexpected {unexpected}, wrong shape {wrong}, non-finite {bad}"
+            )
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``sampler_config.json``, ``sampler.safetensors`` and ``gaekit.json`` to ``folder``.
+
+        The folder is written atomically; the model itself is not saved (save it with ``model.save``).
+
+        Raises
+        ------
+        SamplerNotFittedError
+            When the sampler needs fitting and was not fitted.
+        """
+        self._require_fitted("saving")
+        folder = Path(folder)
+        with atomic_folder(folder) as tmp:
+            self.sampler_config.to_json(tmp / CONFIG_FILE)
+            digest = save_tensors(tmp / WEIGHTS_FILE, self._state_tensors())
+            write_json(tmp / METADATA_FILE, {
+                **library_metadata(),
+                "sampler_name": type(self).__name__,
+                "model_name": self.model.model_config.name,
+                "input_dim": list(self.model.input_dim),
+                "latent_dim": self.model.latent_dim,
+                "sha256": {WEIGHTS_FILE: digest},
+            })
+        return folder
+
+    @classmethod
+    def load_from_folder(cls, folder: str | Path, model: BaseAE) -> BaseSampler:
+        """Rebuild a sampler written by ``save``, for ``model``.
+
+        Called on ``BaseSampler`` it dispatches on the sampler name recorded in the folder.
+
+        Parameters
+        ----------
+        folder : str or Path
+        model : BaseAE
+            The model the sampler was fitted for (same ``input_dim`` and ``latent_dim``).
+
+        Raises
+        ------
+        UnsafeLoadError
+            When the folder holds a pickle.
+        CheckpointError
+            When files are missing, modified or corrupted, or do not fit ``model``.
+        """
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise CheckpointError(f"sampler folder {folder} does not exist")
+        refuse_pickles(folder)
+        meta = read_json(folder / METADATA_FILE, "not a gaekit sampler folder")
+        if not isinstance(meta, dict) or "sampler_name" not in meta:
+            raise CheckpointError(
+                f"{folder}/{METADATA_FILE} has no sampler_name: not a gaekit sampler folder"
+            )
+        if meta.get("format_version", 0) > library_metadata()["format_version"]:
+            raise CheckpointError(
+                f"{folder} was written by a newer gaekit (format {meta['format_version']}); upgrade gaekit"
+            )
+        name = meta["sampler_name"]
+        if cls is BaseSampler:
+            if name not in SAMPLERS:
+                raise CheckpointError(
+                    f"{folder} holds an unknown sampler {name!r}; registered samplers: {', '.join(SAMPLERS)}"
+                )
+            sampler_cls = SAMPLERS.get(name)
+        elif name != cls.__name__:
+            raise CheckpointError(
+                f"{folder} holds a {name!r}; load it with BaseSampler.load_from_folder or "
+                f"{name}.load_from_folder"
+            )
+        else:
+            sampler_cls = cls
+        if isinstance(model, BaseAE):
+            saved = (tuple(meta.get("input_dim", ())), meta.get("latent_dim"))
+            if saved != (tuple(model.input_dim), model.latent_dim):
+                raise CheckpointError(
+                    f"{folder} was saved for a model with input_dim={saved[0]}, latent_dim={saved[1]}; "
+                    f"the given {type(model).__name__} has input_dim={tuple(model.input_dim)}, "
+                    f"latent_dim={model.latent_dim}"
+                )
+        try:
+            config = sampler_cls.config_class.from_json(folder / CONFIG_FILE)
+        except ConfigError as err:
+            raise CheckpointError(f"{folder}/{CONFIG_FILE} is invalid: {err}") from None
+        sampler = sampler_cls(model, config)
+        expected = meta.get("sha256", {}).get(WEIGHTS_FILE) if isinstance(meta.get("sha256"), dict) else None
+        if expected is None:
+            raise CheckpointError(f"{folder}/{METADATA_FILE} records no checksum for {WEIGHTS_FILE}")
+        state = load_tensors(folder / WEIGHTS_FILE, expected)
+        sampler._load_state(state, str(folder / WEIGHTS_FILE))
+        sampler._fitted = True
+        return sampler
+
+    def __repr__(self) -> str:
+        fitted = "" if not self.needs_fit else (", fitted" if self._fitted else ", not fitted")
+        return f"{type(self).__name__}({self.sampler_config!r}, model={type(self.model).__name__}{fitted})"

@@ -1,0 +1,40 @@
+"""Shared fixtures: real data (MNIST from ../shared/datasets or the user's data dir) and tiny models."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gaekit.errors import DataError
+from gaekit.models import MODELS
+
+# Extra config fields some registered models need to build at test size; a model not listed
+# here is built with input_dim and latent_dim only.
+TINY_MODEL_KWARGS: dict[str, dict] = {}
+
+
+def tiny_model(name: str, input_dim=(1, 8, 8), latent_dim: int = 3, seed: int = 0, **overrides):
+    """A registered model at test size, seeded so two calls give identical weights."""
+    model_cls = MODELS.get(name)
+    kwargs = {"input_dim": input_dim, "latent_dim": latent_dim, **TINY_MODEL_KWARGS.get(name, {}), **overrides}
+    torch.manual_seed(seed)
+    return model_cls(model_cls.config_class(**kwargs))
+
+
+@pytest.fixture(scope="session")
+def mnist_dir():
+    """The MNIST folder, or a skip saying why (a clone without ../shared and no GAEKIT_DATA_DIR)."""
+    from gaekit.data import find_data_dir
+
+    try:
+        return find_data_dir("mnist")
+    except DataError as err:
+        pytest.skip(f"real MNIST not available here: {err}")
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """scikit-learn's bundled 8x8 digits: (train, validation, test) gaekit datasets."""
+    from gaekit.data import load_digits
+
+    return load_digits("train"), load_digits("validation"), load_digits("test")

@@ -1,0 +1,99 @@
+"""Validated configs: field-naming errors, coercion, JSON round trip, unknown keys."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gaekit.errors import ConfigError
+from gaekit.models import AEConfig, BetaVAEConfig, VAEConfig
+from gaekit.trainers import BaseTrainerConfig, TrainerConfig
+
+
+def test_errors_name_field_value_and_what_is_allowed():
+    with pytest.raises(ConfigError) as err:
+        VAEConfig(input_dim=(1, 28, 28), latent_dim=0)
+    assert "VAEConfig.latent_dim=0" in str(err.value) and "positive int" in str(err.value)
+    with pytest.raises(ConfigError, match=r"reconstruction_loss='l1'.*'mse', 'bce'"):
+        VAEConfig(input_dim=(4,), reconstruction_loss="l1")
+    with pytest.raises(ConfigError, match="latent_dim=True"):
+        VAEConfig(input_dim=(4,), latent_dim=True)  # a bool is not an int
+    with pytest.raises(ConfigError, match="input_dim"):
+        VAEConfig(input_dim=(1, -28, 28))
+    with pytest.raises(ConfigError, match="beta=-1.0"):
+        BetaVAEConfig(input_dim=(4,), beta=-1)
+    with pytest.raises(ConfigError, match="output_activation"):
+        VAEConfig(input_dim=(4,), reconstruction_loss="bce", output_activation="identity")
+
+
+def test_json_lists_become_tuples_and_ints_floats():
+    config = BetaVAEConfig.from_dict({"input_dim": [1, 28, 28], "beta": 2})
+    assert config.input_dim == (1, 28, 28) and isinstance(config.beta, float)
+
+
+def test_json_round_trip_writes_the_name(tmp_path):
+    config = BetaVAEConfig(input_dim=(1, 28, 28), latent_dim=16, beta=2)
+    config.to_json(tmp_path / "c.json")
+    assert json.loads((tmp_path / "c.json").read_text())["name"] == "BetaVAE"
+    assert BetaVAEConfig.from_json(tmp_path / "c.json") == config
+
+
+def test_unknown_keys_are_listed_with_the_accepted_ones(tmp_path):
+    (tmp_path / "c.json").write_text(json.dumps({"input_dim": [4], "latnt_dim": 3}))
+    with pytest.raises(ConfigError) as err:
+        VAEConfig.from_json(tmp_path / "c.json")
+    assert "'latnt_dim'" in str(err.value) and "latent_dim" in str(err.value).split("accepted keys:")[1]
+
+
+def test_wrong_name_missing_file_and_bad_json(tmp_path):
+    with pytest.raises(ConfigError, match="config for 'VAE'"):
+        AEConfig.from_dict(VAEConfig(input_dim=(4,)).to_dict())
+    with pytest.raises(ConfigError, match="does not exist"):
+        VAEConfig.from_json(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        VAEConfig.from_json(tmp_path / "bad.json")
+
+
+def test_validate_catches_later_mutation_and_replace_validates():
+    config = VAEConfig(input_dim=(4,))
+    config.latent_dim = -3
+    with pytest.raises(ConfigError, match="latent_dim=-3"):
+        config.validate()
+    with pytest.raises(ConfigError, match="latent_dim=0"):
+        VAEConfig(input_dim=(4,)).replace(latent_dim=0)
+    with pytest.raises(ConfigError, match="unknown field"):
+        VAEConfig(input_dim=(4,)).replace(latnt_dim=2)
+
+
+def test_trainer_config_is_exported_under_the_papers_name():
+    assert BaseTrainerConfig is TrainerConfig
+    config = BaseTrainerConfig(output_dir="my_model", num_epochs=50, learning_rate=1e-3, batch_size=200)
+    assert (config.num_epochs, config.learning_rate, config.batch_size) == (50, 1e-3, 200)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"optimizer": "Adamm"}, "optimizer='Adamm'.*Adam"),
+    ({"optimizer_params": {"betaz": (0.9, 0.99)}}, "unknown parameter.*betaz"),
+    ({"optimizer_params": {"lr": 0.1}}, "learning_rate"),
+    ({"scheduler": "StepLR"}, "needs parameter.*step_size"),
+    ({"scheduler": "NoSuchLR"}, "scheduler='NoSuchLR'"),
+    ({"scheduler_params": {"factor": 0.5}}, "scheduler is None"),
+    ({"group_overrides": {"encoder": {"lr": 1.0}}}, "unknown key.*lr"),
+    ({"group_overrides": {"encoder": {"learning_rate": -1.0}}}, "learning_rate=-1.0"),
+    ({"batch_size": 0}, "batch_size=0"),
+    ({"learning_rate": float("nan")}, "learning_rate=nan"),
+    ({"device": "tpu"}, "device='tpu'"),
+])
+def test_trainer_config_refuses_what_it_could_not_honour(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        TrainerConfig(**kwargs)
+
+
+def test_trainer_config_json_round_trip(tmp_path):
+    config = TrainerConfig(scheduler="ReduceLROnPlateau", scheduler_params={"factor": 0.5, "patience": 10},
+                           optimizer_params={"betas": [0.9, 0.99]},
+                           group_overrides={"decoder": {"learning_rate": 1e-3}})
+    config.to_json(tmp_path / "t.json")
+    assert TrainerConfig.from_json(tmp_path / "t.json") == config
