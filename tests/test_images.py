@@ -74,3 +74,15 @@ def test_save_image_grid_writes_a_png(tmp_path, channels):
         pixels = np.asarray(picture)
     expected = make_grid(images, nrow=3)
     np.testing.assert_array_equal(pixels, expected[:, :, 0] if channels == 1 else expected)
+
+
+def test_scale_enlarges_by_nearest_neighbour(tmp_path):
+    from PIL import Image
+
+    images = np.random.default_rng(0).random((4, 1, 8, 8))
+    small = np.asarray(Image.open(save_image_grid(images, tmp_path / "a.png")))
+    big = np.asarray(Image.open(save_image_grid(images, tmp_path / "b.png", scale=3)))
+    assert big.shape == (small.shape[0] * 3, small.shape[1] * 3)
+    assert np.array_equal(big[::3, ::3], small)
+    with pytest.raises(ValueError, match="scale"):
+        save_image_grid(images, tmp_path / "c.png", scale=0)

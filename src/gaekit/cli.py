@@ -52,16 +52,17 @@ def _write_figures(model, train, test, folder: Path, seed: int, num_samples: int
     from gaekit.samplers import GaussianMixtureSamplerConfig, NormalSamplerConfig
 
     x = test.as_float()[:32]
+    scale = max(1, 64 // x.shape[-1])  # small images (8x8 digits) are enlarged to be visible
     files = {"reconstructions": folder / "reconstructions.png", "samples_normal": folder / "samples_normal.png",
              "samples_gmm": folder / "samples_gmm.png", "interpolation": folder / "interpolation.png"}
-    save_image_grid(torch.cat([x, model.reconstruct(x).cpu()]), files["reconstructions"], nrow=8)
+    save_image_grid(torch.cat([x, model.reconstruct(x).cpu()]), files["reconstructions"], nrow=8, scale=scale)
     normal = GenerationPipeline(model=model, sampler_config=NormalSamplerConfig())(num_samples=num_samples, seed=seed)
-    save_image_grid(normal, files["samples_normal"])
+    save_image_grid(normal, files["samples_normal"], scale=scale)
     gmm = GenerationPipeline(model=model, sampler_config=GaussianMixtureSamplerConfig(n_components=10))(
         num_samples=num_samples, train_data=train, seed=seed)
-    save_image_grid(gmm, files["samples_gmm"])
+    save_image_grid(gmm, files["samples_gmm"], scale=scale)
     path = model.interpolate(x[:8], x[8:16], steps=10).cpu()
-    save_image_grid(path.reshape(-1, *path.shape[2:]), files["interpolation"], nrow=10)
+    save_image_grid(path.reshape(-1, *path.shape[2:]), files["interpolation"], nrow=10, scale=scale)
     return {k: str(v) for k, v in files.items()}
 
 

@@ -83,7 +83,7 @@ def make_grid(images: Any, nrow: int | None = None, padding: int = 2, pad_value:
 
 
 def save_image_grid(images: Any, path: str | Path, nrow: int | None = None, padding: int = 2,
-                    pad_value: float = 1.0) -> Path:
+                    pad_value: float = 1.0, scale: int = 1) -> Path:
     """Tile images with :func:`make_grid` and write the grid as an 8-bit PNG.
 
     Parameters
@@ -95,6 +95,8 @@ def save_image_grid(images: Any, path: str | Path, nrow: int | None = None, padd
         (greyscale for one channel, RGB for three).
     nrow, padding, pad_value
         As in :func:`make_grid`.
+    scale : int, default 1
+        Enlarge the grid by this factor (nearest neighbour), e.g. 4 for 8x8 digits.
 
     Returns
     -------
@@ -103,7 +105,10 @@ def save_image_grid(images: Any, path: str | Path, nrow: int | None = None, padd
     """
     from PIL import Image
 
+    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
+        raise ValueError(f"scale={scale!r} is invalid: expected a positive int")
     grid = make_grid(images, nrow=nrow, padding=padding, pad_value=pad_value)
+    grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # a 2-D uint8 array becomes a greyscale ("L") image, an (H, W, 3) one an RGB image

@@ -1,0 +1,79 @@
+"""The ``gaekit`` command: demo, train (and --resume), generate, and complete --help."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from gaekit.cli import build_parser, main
+
+
+def test_demo_writes_the_figures_and_metrics_it_announces(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--output-dir", str(out), "--epochs", "3", "--quiet", "--num-samples", "16"]) == 0
+    printed = capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["models"]) == {"VAE", "AE"}
+    for name, entry in metrics["models"].items():
+        assert 0 < entry["test_mse"] < 1
+        for path in entry["figures"].values():
+            assert path in printed
+            with Image.open(path) as image:
+                assert image.format == "PNG" and image.size[0] > 64
+        assert (Path(entry["model_dir"]) / "model.safetensors").is_file()
+    assert "test_nll" in metrics["models"]["VAE"]
+    assert str(out / "metrics.json") in printed
+
+
+def test_train_then_generate_then_resume(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    assert main(["train", "AE", "--epochs", "2", "--latent-dim", "4", "--output-dir", str(runs), "--no-progress",
+                 "--set", "reconstruction_loss=\"bce\""]) == 0
+    (model_dir,) = runs.glob("AE_training_*/final_model")
+    assert json.loads((model_dir / "config.json").read_text())["reconstruction_loss"] == "bce"
+    assert main(["generate", str(model_dir), "--sampler", "gmm", "--num-samples", "12",
+                 "--output-dir", str(tmp_path / "samples")]) == 0
+    assert (tmp_path / "samples" / "samples.safetensors").is_file()
+    assert (tmp_path / "samples" / "samples.png").is_file()
+
+    training = tmp_path / "t.json"
+    training.write_text(json.dumps({"num_epochs": 2, "steps_saving": 1, "show_progress": False,
+                                    "output_dir": str(tmp_path / "runs2")}))
+    assert main(["train", "VAE", "--training-config", str(training)]) == 0
+    (checkpoint,) = (tmp_path / "runs2").glob("VAE_training_*/checkpoint_epoch_1")
+    capsys.readouterr()
+    assert main(["train", "--resume", str(checkpoint), "--no-progress"]) == 0
+    assert "resuming" in capsys.readouterr().out
+
+
+def test_bad_input_is_a_clear_error_not_a_traceback(tmp_path, capsys):
+    assert main(["train", "NoSuchModel", "--output-dir", str(tmp_path)]) == 2
+    assert "unknown model 'NoSuchModel'" in capsys.readouterr().err
+    assert main(["train", "VAE", "--set", "latnt_dim=3", "--output-dir", str(tmp_path)]) == 2
+    assert "accepted keys" in capsys.readouterr().err
+    assert main(["generate", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command, options", [
+    ("demo", ["--dataset", "--data-dir", "--output-dir", "--epochs", "--latent-dim", "--seed", "--quiet"]),
+    ("train", ["--dataset", "--model-config", "--training-config", "--set", "--epochs", "--batch-size", "--lr",
+               "--output-dir", "--resume"]),
+    ("generate", ["--sampler", "--n-components", "--num-samples", "--output-dir", "--seed", "--dataset"]),
+])
+def test_help_is_complete(command, options, capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    text = capsys.readouterr().out
+    for option in options:
+        assert option in text
+
+
+def test_python_dash_m_gaekit_runs():
+    result = subprocess.run([sys.executable, "-m", "gaekit", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "demo" in result.stdout and "generate" in result.stdout
