@@ -19,7 +19,7 @@ def test_demo_writes_the_figures_and_metrics_it_announces(tmp_path, capsys):
     printed = capsys.readouterr().out
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["models"]) == {"VAE", "AE"}
-    for name, entry in metrics["models"].items():
+    for entry in metrics["models"].values():
         assert 0 < entry["test_mse"] < 1
         for path in entry["figures"].values():
             assert path in printed

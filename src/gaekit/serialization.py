@@ -137,6 +137,25 @@ def atomic_folder(final: Path) -> Iterator[Path]:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def read_folder_metadata(folder: Path, metadata_file: str, kind: str, name_key: str) -> dict[str, Any]:
+    """Check a saved gaekit folder exists, holds no pickle and was written by a known format.
+
+    Returns the metadata JSON (which must have ``name_key``); ``kind`` names the folder in errors.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CheckpointError(f"{kind} folder {folder} does not exist")
+    refuse_pickles(folder)
+    meta = read_json(folder / metadata_file, f"not a gaekit {kind} folder")
+    if not isinstance(meta, dict) or name_key not in meta:
+        raise CheckpointError(f"{folder / metadata_file} has no {name_key}: not a gaekit {kind} folder")
+    if meta.get("format_version", 0) > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{folder} was written by a newer gaekit (format {meta['format_version']}); upgrade gaekit"
+        )
+    return meta
+
+
 def library_metadata() -> dict[str, Any]:
     from gaekit import __version__
 

@@ -53,7 +53,7 @@ def test_appendix_a_snippet_runs_on_mnist(mnist, tmp_path, monkeypatch):
     (path_to_trained_model,) = (tmp_path / "my_model").glob("BetaVAE_training_*/final_model")
     my_trained_vae = AutoModel.load_from_folder(path_to_trained_model)
 
-    from gaekit.samplers import GaussianMixtureSamplerConfig
+    from gaekit.samplers import GaussianMixtureSamplerConfig  # noqa: I001 (the paper's order)
     from gaekit.pipelines import GenerationPipeline
     # Define your sampler configuration
     gmm_sampler_config = GaussianMixtureSamplerConfig(

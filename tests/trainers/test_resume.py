@@ -7,8 +7,8 @@ import pickle
 
 import pytest
 import torch
-
 from conftest import tiny_model
+
 from gaekit.errors import CheckpointError, UnsafeLoadError
 from gaekit.pipelines import TrainingPipeline
 from gaekit.serialization import PICKLE_SUFFIXES

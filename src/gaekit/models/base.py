@@ -21,8 +21,7 @@ from gaekit.serialization import (
     atomic_folder,
     library_metadata,
     load_tensors,
-    read_json,
-    refuse_pickles,
+    read_folder_metadata,
     save_tensors,
     write_json,
 )
@@ -185,15 +184,8 @@ class BaseAE(nn.Module):
         return {"model": list(self.parameters())}
 
     # -- helpers (inference mode: no grad, eval mode restored afterwards) ----------------
-    @contextlib.contextmanager
-    def _inference(self) -> Iterator[None]:
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                yield
-        finally:
-            self.train(was_training)
+    def _inference(self) -> contextlib.AbstractContextManager:
+        return inference_mode(self)
 
     def _to_model(self, x: Any) -> Tensor:
         x = torch.as_tensor(batch_data(x))
@@ -261,7 +253,7 @@ class BaseAE(nn.Module):
                          decoder: nn.Module | None = None) -> BaseAE:
         """Rebuild a model saved with ``save``; pass the custom encoder/decoder it was trained with."""
         folder = Path(folder)
-        meta = read_model_folder_metadata(folder)
+        meta = read_folder_metadata(folder, "gaekit.json", "model", "model_name")
         name = meta["model_name"]
         if cls is not BaseAE and name != cls.config_class.name:
             raise CheckpointError(
@@ -307,16 +299,13 @@ def _qualname(module: nn.Module) -> str:
     return f"{type(module).__module__}.{type(module).__qualname__}"
 
 
-def read_model_folder_metadata(folder: Path) -> dict[str, Any]:
-    """Check a saved model folder is safe and complete; return its ``gaekit.json``."""
-    if not folder.is_dir():
-        raise CheckpointError(f"model folder {folder} does not exist")
-    refuse_pickles(folder)
-    meta = read_json(folder / "gaekit.json", "not a gaekit model folder")
-    if not isinstance(meta, dict) or "model_name" not in meta:
-        raise CheckpointError(f"{folder}/gaekit.json has no model_name")
-    if meta.get("format_version", 0) > library_metadata()["format_version"]:
-        raise CheckpointError(
-            f"{folder} was written by a newer gaekit (format {meta['format_version']}); upgrade gaekit"
-        )
-    return meta
+@contextlib.contextmanager
+def inference_mode(model: nn.Module) -> Iterator[None]:
+    """Put ``model`` in eval mode without gradients; restore its previous mode on exit."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)

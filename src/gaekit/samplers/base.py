@@ -13,9 +13,7 @@ written or read.
 
 from __future__ import annotations
 
-import contextlib
 import numbers
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,14 +23,13 @@ from torch import Tensor
 
 from gaekit.config import BaseConfig
 from gaekit.errors import CheckpointError, ConfigError, DataError, GaekitError
-from gaekit.models.base import BaseAE
+from gaekit.models.base import BaseAE, inference_mode
 from gaekit.registry import Registry
 from gaekit.serialization import (
     atomic_folder,
     library_metadata,
     load_tensors,
-    read_json,
-    refuse_pickles,
+    read_folder_metadata,
     save_tensors,
     write_json,
 )
@@ -86,18 +83,6 @@ def sampler_for_config(config: BaseSamplerConfig) -> type[BaseSampler]:
             return cls
     known = ", ".join(SAMPLERS.get(n).config_class.__name__ for n in SAMPLERS.names())
     raise ConfigError(f"no registered sampler uses {type(config).__name__}; sampler configs: {known}")
-
-
-@contextlib.contextmanager
-def inference_mode(model: torch.nn.Module) -> Iterator[None]:
-    """Put ``model`` in eval mode without gradients; restore its previous mode on exit."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        model.train(was_training)
 
 
 def embed_dataset(model: BaseAE, data: Any, batch_size: int = 500, name: str = "train_data") -> Tensor:
@@ -360,18 +345,7 @@ class BaseSampler:
             When files are missing, modified or corrupted, or do not fit ``model``.
         """
         folder = Path(folder)
-        if not folder.is_dir():
-            raise CheckpointError(f"sampler folder {folder} does not exist")
-        refuse_pickles(folder)
-        meta = read_json(folder / METADATA_FILE, "not a gaekit sampler folder")
-        if not isinstance(meta, dict) or "sampler_name" not in meta:
-            raise CheckpointError(
-                f"{folder}/{METADATA_FILE} has no sampler_name: not a gaekit sampler folder"
-            )
-        if meta.get("format_version", 0) > library_metadata()["format_version"]:
-            raise CheckpointError(
-                f"{folder} was written by a newer gaekit (format {meta['format_version']}); upgrade gaekit"
-            )
+        meta = read_folder_metadata(folder, METADATA_FILE, "sampler", "sampler_name")
         name = meta["sampler_name"]
         if cls is BaseSampler:
             if name not in SAMPLERS:

@@ -110,7 +110,7 @@ class Trainer:
         self._epoch_sums: dict[str, Tensor] = {}
         self._resumed = False
         self._safe_to_checkpoint = True
-        self._step_rng: dict[str, Any] | None = None
+        self._step_rng: dict[str, Tensor] | None = None
         self.run_dir: Path | None = None
 
     # -- set-up ---------------------------------------------------------------------
@@ -240,7 +240,10 @@ class Trainer:
             return None
 
     def _train_step(self, batch: Any, ctx: StepContext) -> ModelOutput:
-        self._step_rng = rng_state(self.device)  # an interrupt before the update resumes from here
+        # an interrupt before the update resumes from here (a step draws from torch's generators only)
+        self._step_rng = {"torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            self._step_rng["cuda"] = torch.cuda.get_rng_state(self.device)
         with self._autocast():
             output = self.model(batch, ctx)
         losses = output.group_losses if output.group_losses is not None else {"model": output.loss}
@@ -407,7 +410,7 @@ class Trainer:
             return
         # interrupted inside a step's forward/backward: nothing was updated yet, so the
         # checkpoint is the state before that step, with the random state it started from.
-        rng = self._step_rng
+        rng = {**rng_state(self.device), **(self._step_rng or {})}
         self._step_rng = None
         with contextlib.suppress(Exception):
             self.save_checkpoint("checkpoint_interrupted", rng=rng)
