@@ -77,3 +77,15 @@ def test_help_is_complete(command, options, capsys):
 def test_python_dash_m_gaekit_runs():
     result = subprocess.run([sys.executable, "-m", "gaekit", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "demo" in result.stdout and "generate" in result.stdout
+
+
+@pytest.mark.slow
+def test_demo_on_full_mnist(tmp_path, mnist_dir):
+    """The MNIST demo (5 epochs on 50k images, about 40 s on 2 cores) learns good models."""
+    out = tmp_path / "demo"
+    assert main(["demo", "--dataset", "mnist", "--data-dir", str(mnist_dir.parent), "--output-dir", str(out),
+                 "--quiet"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    for entry in metrics["models"].values():
+        assert entry["test_mse"] < 0.3 * metrics["mean_image_test_mse"]
+    assert metrics["models"]["VAE"]["test_nll"] < 130
