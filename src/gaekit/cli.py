@@ -165,7 +165,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from gaekit.images import save_image_grid
     from gaekit.models import AutoModel
     from gaekit.pipelines import GenerationPipeline
     from gaekit.samplers import GaussianMixtureSamplerConfig, NormalSamplerConfig
@@ -180,10 +179,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     samples = GenerationPipeline(model=model, sampler_config=sampler_config)(
         num_samples=args.num_samples, batch_size=args.batch_size, output_dir=str(out), train_data=train,
         seed=args.seed)
-    if len(model.input_dim) >= 2:
-        save_image_grid(samples[:100], out / "samples.png")
-    print(f"wrote {len(samples)} samples to {out / 'samples.safetensors'}"
-          + (f" and {out / 'samples.png'}" if len(model.input_dim) >= 2 else ""))
+    png = out / "samples.png"
+    print(f"wrote {len(samples)} samples to {out / 'samples.safetensors'}" + (f" and {png}" if png.exists() else ""))
     return 0
 
 

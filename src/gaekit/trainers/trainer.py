@@ -472,7 +472,7 @@ def _progress(enabled: bool, total: int, initial: int, desc: str) -> Iterator[An
         return
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total, initial=initial, desc=desc, leave=True, dynamic_ncols=True)
+    bar = tqdm(total=total, initial=initial, desc=desc, leave=False, dynamic_ncols=True)
     try:
         yield bar
     finally:
