@@ -73,7 +73,8 @@ class TrainerConfig(BaseConfig):
         Per parameter group (see ``BaseAE.parameter_groups``) overrides of ``learning_rate``,
         ``optimizer``, ``optimizer_params``, ``scheduler``, ``scheduler_params``.
     seed : int
-        Seeds torch, numpy, ``random`` and the data order at the start of training.
+        Seeds torch, numpy, ``random`` and the data order at the start of training. For identical
+        initial weights too, call ``gaekit.trainers.set_seed`` before building the model.
     device : str, default "auto"
         "auto" (CUDA when available), "cpu", "cuda", "cuda:N" or "mps".
     steps_saving : int or None
