@@ -277,8 +277,8 @@ class Trainer:
         (self.scaler.scale(loss) if self.scaler is not None else loss).backward(**kwargs)
 
     def _check_finite(self, output: ModelOutput, losses: dict[str, Tensor]) -> None:
-        values = torch.stack([output.loss.detach().float(), *(v.detach().float() for v in losses.values())])
-        if not bool(torch.isfinite(values).all()):
+        values = [output.loss] if output.group_losses is None else [output.loss, *losses.values()]
+        if not bool(torch.isfinite(torch.stack([v.detach().float() for v in values])).all()):
             terms = {k: float(v.detach()) for k, v in output.terms.items()}
             groups = {k: float(v.detach()) for k, v in losses.items()}
             raise TrainingError(
