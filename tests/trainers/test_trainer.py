@@ -232,3 +232,12 @@ def test_parameters_outside_every_group_are_reported():
 def test_batch_data_accepts_dicts_and_batches():
     x = _data(2)
     assert batch_data({"data": x}) is x
+
+
+def test_train_again_continues_with_more_epochs(tmp_path):
+    trainer = Trainer(tiny_model("AE"), _config(tmp_path, num_epochs=1), _data())
+    trainer.train()
+    run_dir = trainer.run_dir
+    trainer.config.num_epochs = 3
+    history = trainer.train()
+    assert [r["epoch"] for r in history] == [1, 2, 3] and trainer.run_dir == run_dir

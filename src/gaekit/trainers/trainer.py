@@ -108,7 +108,7 @@ class Trainer:
         self.data_generator = torch.Generator()
         self._epoch_start_data_state: Tensor | None = None
         self._epoch_sums: dict[str, Tensor] = {}
-        self._resumed = False
+        self._started = False  # seeded and given a run folder (by a first train() or a checkpoint)
         self._safe_to_checkpoint = True
         self._step_rng: dict[str, Tensor] | None = None
         self.run_dir: Path | None = None
@@ -166,17 +166,20 @@ class Trainer:
 
     # -- training -------------------------------------------------------------------
     def train(self) -> list[dict[str, Any]]:
-        """Train for ``num_epochs`` (continuing a resumed run); return the per-epoch history.
+        """Train for ``num_epochs`` (continuing a resumed or earlier run); return the per-epoch history.
+
+        Calling it again, e.g. after raising ``num_epochs``, continues from where training stopped.
 
         Writes ``final_model/`` (the best model), ``history.json`` and the requested
         checkpoints in ``run_dir``. If anything interrupts training (an exception, Ctrl-C),
         a ``checkpoint_interrupted`` folder is written first when ``output_dir`` is set.
         """
         cfg = self.config
-        if not self._resumed:
+        if not self._started:
             set_seed(cfg.seed)
             self.data_generator.manual_seed(cfg.seed)
             self.run_dir = self._make_run_dir()
+            self._started = True
         previous_determinism = torch.are_deterministic_algorithms_enabled()
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True)
@@ -443,7 +446,7 @@ class Trainer:
         self.data_generator.set_state(self._epoch_start_data_state)
         self._epoch_sums = {k: v.to(self.device) for k, v in state["epoch_sums"].items()}
         self.run_dir = checkpoint_dir.parent
-        self._resumed = True
+        self._started = True
 
     @classmethod
     def from_checkpoint(cls, checkpoint_dir: str | Path, train_data: Any, eval_data: Any = None,
