@@ -125,6 +125,7 @@ def _parse_value(text: str) -> Any:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from gaekit.config import read_json
+    from gaekit.errors import ConfigError
     from gaekit.models import MODELS
     from gaekit.trainers import Trainer, TrainerConfig, set_seed
 
@@ -135,7 +136,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"resuming {args.resume} at epoch {trainer.state.epoch}, step {trainer.state.step_in_epoch}")
         trainer.train()
     else:
-        model_cls = MODELS.get(args.model)
+        if args.model and args.model_option and args.model != args.model_option:
+            raise ConfigError(f"two models named: {args.model!r} and --model {args.model_option!r}")
+        model_cls = MODELS.get(args.model_option or args.model or "VAE")
         fields = read_json(args.model_config) if args.model_config else {}
         fields.pop("name", None)
         fields.setdefault("input_dim", list(train.sample_shape))
@@ -212,7 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
                                        "(JSON) and --set KEY=VALUE; input_dim defaults to the data's shape. The "
                                        "training config comes from --training-config (JSON) and the flags. The "
                                        "dataset's validation split is the eval data.")
-    train.add_argument("model", nargs="?", default="VAE", help="registered model name (default: %(default)s)")
+    from gaekit.models import MODELS
+
+    train.add_argument("model", nargs="?", default=None,
+                       help="registered model name, one of: " + ", ".join(MODELS.names()) + " (default: VAE)")
+    train.add_argument("--model", dest="model_option", metavar="MODEL", help="the same, as an option")
     _add_data_args(train)
     train.add_argument("--model-config", help="JSON file of model config fields")
     train.add_argument("--training-config", help="JSON file of TrainerConfig fields")

@@ -29,10 +29,15 @@ def reconstruction_loss(logits: Tensor, x: Tensor, kind: str, recon_x: Tensor | 
     return (recon_x - x).pow(2).flatten(1).sum(1)
 
 
-def decoder_log_likelihood(logits: Tensor, x: Tensor, kind: str, recon_x: Tensor | None = None) -> Tensor:
-    """``log p(x | z)`` per sample, normalised, for the decoder implied by ``reconstruction_loss``."""
+def decoder_log_likelihood(logits: Tensor, x: Tensor, kind: str, recon_x: Tensor | None = None,
+                           normalized: bool = True) -> Tensor:
+    """``log p(x | z)`` per sample for the decoder implied by ``reconstruction_loss``.
+
+    With ``normalized=False`` the MSE decoder's constant ``-D/2 log(pi)`` is left out, so that
+    ``-decoder_log_likelihood`` is exactly the training reconstruction loss.
+    """
     nll = reconstruction_loss(logits, x, kind, recon_x)
-    if kind == "bce":
+    if kind == "bce" or not normalized:
         return -nll
     data_dims = x[0].numel()
     return -nll - 0.5 * data_dims * math.log(math.pi)

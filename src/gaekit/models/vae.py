@@ -65,6 +65,19 @@ class VAE(BaseAE):
         return ModelOutput(loss=loss, recon_x=recon_x, z=z,
                            terms={"recon_loss": recon_loss.mean(), "kl": kl.mean()})
 
+    def log_importance_weights(self, x: Tensor, mean: Tensor, log_var: Tensor, z: Tensor,
+                               normalized: bool = True) -> Tensor:
+        """``log p(x|z_k) + log p(z_k) - log q(z_k|x)`` for codes ``z`` of shape ``(K, B, L)``: ``(K, B)``.
+
+        ``normalized=False`` drops the MSE decoder's constant (training objectives use that form).
+        """
+        k = z.shape[0]
+        logits = self.decode_logits(z.reshape(-1, z.shape[-1]))
+        x_rep = x.expand(k, *x.shape).reshape(logits.shape)
+        log_px = _losses.decoder_log_likelihood(logits, x_rep, self.model_config.reconstruction_loss,
+                                                self.activate(logits), normalized).view(k, -1)
+        return log_px + self.log_prior(z) - _losses.log_normal_diag(z, mean, log_var)
+
     def log_likelihood(self, x: Tensor, n_importance_samples: int = 100, chunk_size: int = 50,
                        generator: torch.Generator | None = None) -> Tensor:
         """Importance-sampled ``log p(x)`` per sample, shape ``(B,)``.
@@ -75,7 +88,6 @@ class VAE(BaseAE):
         """
         if n_importance_samples < 1:
             raise ValueError(f"n_importance_samples={n_importance_samples} must be >= 1")
-        kind = self.model_config.reconstruction_loss
         with self._inference():
             x = self._to_model(x)
             mean, log_var = self.posterior(x)
@@ -84,8 +96,5 @@ class VAE(BaseAE):
                 k = min(chunk_size, n_importance_samples - start)
                 z = _losses.reparameterize(mean.expand(k, *mean.shape), log_var.expand(k, *log_var.shape),
                                            generator)
-                logits = self.decode_logits(z.reshape(-1, z.shape[-1]))
-                x_rep = x.expand(k, *x.shape).reshape(logits.shape)
-                log_px = _losses.decoder_log_likelihood(logits, x_rep, kind, self.activate(logits)).view(k, -1)
-                log_weights.append(log_px + self.log_prior(z) - _losses.log_normal_diag(z, mean, log_var))
+                log_weights.append(self.log_importance_weights(x, mean, log_var, z))
             return torch.logsumexp(torch.cat(log_weights), dim=0) - math.log(n_importance_samples)
