@@ -32,7 +32,8 @@ def test_demo_writes_the_figures_and_metrics_it_announces(tmp_path, capsys):
 
 def test_train_then_generate_then_resume(tmp_path, capsys):
     runs = tmp_path / "runs"
-    assert main(["train", "--model", "AE", "--epochs", "2", "--latent-dim", "4", "--output-dir", str(runs), "--no-progress",
+    assert main(["train", "--model", "AE", "--epochs", "2", "--latent-dim", "4", "--output-dir", str(runs),
+                 "--no-progress",
                  "--set", "reconstruction_loss=\"bce\""]) == 0
     (model_dir,) = runs.glob("AE_training_*/final_model")
     assert json.loads((model_dir / "config.json").read_text())["reconstruction_loss"] == "bce"
@@ -62,8 +63,8 @@ def test_bad_input_is_a_clear_error_not_a_traceback(tmp_path, capsys):
 
 @pytest.mark.parametrize("command, options", [
     ("demo", ["--dataset", "--data-dir", "--output-dir", "--epochs", "--latent-dim", "--seed", "--quiet"]),
-    ("train", ["--model", "BetaVAE", "--dataset", "--model-config", "--training-config", "--set", "--epochs", "--batch-size", "--lr",
-               "--output-dir", "--resume"]),
+    ("train", ["--model", "BetaVAE", "--dataset", "--model-config", "--training-config", "--set", "--epochs",
+               "--batch-size", "--lr", "--output-dir", "--resume"]),
     ("generate", ["--sampler", "--n-components", "--num-samples", "--output-dir", "--seed", "--dataset"]),
 ])
 def test_help_is_complete(command, options, capsys):
