@@ -90,3 +90,18 @@ def test_demo_on_full_mnist(tmp_path, mnist_dir):
     for entry in metrics["models"].values():
         assert entry["test_mse"] < 0.3 * metrics["mean_image_test_mse"]
     assert metrics["models"]["VAE"]["test_nll"] < 130
+
+
+def test_generate_takes_any_registered_sampler_and_its_config(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    assert main(["train", "--model", "VAE", "--epochs", "1", "--output-dir", str(runs), "--no-progress"]) == 0
+    (model_dir,) = runs.glob("VAE_training_*/final_model")
+    config = tmp_path / "gmm.json"
+    config.write_text(json.dumps({"n_components": 3, "covariance_type": "diag"}))
+    out = tmp_path / "samples"
+    assert main(["generate", str(model_dir), "--sampler", "GaussianMixtureSampler", "--sampler-config", str(config),
+                 "--num-samples", "5", "--output-dir", str(out)]) == 0
+    assert (out / "samples.safetensors").is_file()
+    capsys.readouterr()
+    assert main(["generate", str(model_dir), "--sampler", "nope"]) == 2
+    assert "unknown sampler 'nope'" in capsys.readouterr().err

@@ -167,17 +167,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+SAMPLER_ALIASES = {"normal": "NormalSampler", "gmm": "GaussianMixtureSampler", "vamp": "VAMPSampler"}
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
+    from gaekit.config import read_json
     from gaekit.models import AutoModel
     from gaekit.pipelines import GenerationPipeline
-    from gaekit.samplers import GaussianMixtureSamplerConfig, NormalSamplerConfig
+    from gaekit.samplers import SAMPLERS
 
     model = AutoModel.load_from_folder(args.model_dir)
-    if args.sampler == "gmm":
-        sampler_config = GaussianMixtureSamplerConfig(n_components=args.n_components)
-        train = _load(args.dataset, "train", args.data_dir)
-    else:
-        sampler_config, train = NormalSamplerConfig(), None
+    sampler_cls = SAMPLERS.get(SAMPLER_ALIASES.get(args.sampler, args.sampler))
+    fields = read_json(args.sampler_config) if args.sampler_config else {}
+    fields.pop("name", None)
+    if args.n_components is not None:
+        fields["n_components"] = args.n_components
+    sampler_config = sampler_cls.config_class.from_dict(fields)
+    train = _load(args.dataset, "train", args.data_dir) if sampler_cls.needs_fit else None
     out = Path(args.output_dir)
     samples = GenerationPipeline(model=model, sampler_config=sampler_config)(
         num_samples=args.num_samples, batch_size=args.batch_size, output_dir=str(out), train_data=train,
@@ -242,8 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Load a saved model folder, draw samples with a sampler and write "
                                      "samples.safetensors (and samples.png for image data).")
     gen.add_argument("model_dir", help="a saved model folder (e.g. .../final_model)")
-    gen.add_argument("--sampler", choices=["normal", "gmm"], default="normal", help="default: %(default)s")
-    gen.add_argument("--n-components", type=int, default=10, help="GMM components (default: %(default)s)")
+    gen.add_argument("--sampler", default="normal",
+                     help="normal, gmm, vamp (VAMP models) or any registered sampler class name "
+                          "(default: %(default)s); samplers that need fitting are fitted on --dataset")
+    gen.add_argument("--sampler-config", help="JSON file of the sampler's config fields")
+    gen.add_argument("--n-components", type=int, default=None, help="GMM components (the config's default: 10)")
     _add_data_args(gen)
     gen.add_argument("--num-samples", type=int, default=100, help="default: %(default)s")
     gen.add_argument("--batch-size", type=int, default=500, help="default: %(default)s")
