@@ -10,7 +10,17 @@ from gaekit.models import MODELS
 
 # Extra config fields some registered models need to build at test size; a model not listed
 # here is built with input_dim and latent_dim only.
-TINY_MODEL_KWARGS: dict[str, dict] = {}
+TINY_MODEL_KWARGS: dict[str, dict] = {
+    # importance-weighted family: small K (number_samples) and M (number_gradient_estimates)
+    "IWAE": {"number_samples": 3},
+    "MIWAE": {"number_samples": 2, "number_gradient_estimates": 2},
+    "CIWAE": {"number_samples": 3},
+    "PIWAE": {"number_samples": 2, "number_gradient_estimates": 2},
+    # VAE-objective variants: a 3-pixel MS-SSIM window gives two scales on 8x8 images
+    "MSSSIM_VAE": {"window_size": 3},
+    # priors and regularised autoencoders: a VampPrior with few pseudo-inputs
+    "VAMP": {"number_components": 4},
+}
 
 
 def tiny_model(name: str, input_dim=(1, 8, 8), latent_dim: int = 3, seed: int = 0, **overrides):

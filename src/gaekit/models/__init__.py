@@ -4,13 +4,32 @@ from gaekit.models.base import MODELS, BaseAE, BaseAEConfig, ModelOutput, StepCo
 from gaekit.models.auto import AutoModel
 from gaekit.models.ae import AE, AEConfig
 from gaekit.models.vae import VAE, VAEConfig
+
+# VAE-objective variants
 from gaekit.models.beta_vae import BetaVAE, BetaVAEConfig
+from gaekit.models.disentangled_beta_vae import DisentangledBetaVAE, DisentangledBetaVAEConfig
+from gaekit.models.beta_tc_vae import BetaTCVAE, BetaTCVAEConfig
+from gaekit.models.msssim_vae import MSSSIM_VAE, MSSSIM_VAEConfig
 
-__all__ = ["MODELS", "AutoModel", "BaseAE", "BaseAEConfig", "ModelOutput", "StepContext",
-           "AE", "AEConfig", "VAE", "VAEConfig", "BetaVAE", "BetaVAEConfig"]
+# importance-weighted family
+from gaekit.models.iwae import IWAE, IWAEConfig
+from gaekit.models.miwae import MIWAE, MIWAEConfig
+from gaekit.models.ciwae import CIWAE, CIWAEConfig
+from gaekit.models.piwae import PIWAE, PIWAEConfig
 
-# -- VAE-objective variants (DisentangledBetaVAE, BetaTCVAE, MSSSIM_VAE) --------------------
+# learned priors and regularised autoencoders
+from gaekit.models.vamp import VAMP, VAMPConfig
+from gaekit.models.info_vae import InfoVAE_MMD, InfoVAE_MMD_Config
+from gaekit.models.wae_mmd import WAE_MMD, WAE_MMD_Config
+from gaekit.models.rae_l2 import RAE_L2, RAE_L2_Config
+from gaekit.models.rae_gp import RAE_GP, RAE_GP_Config
 
-# -- importance-weighted family (IWAE, MIWAE, CIWAE, PIWAE) ----------------------------------
-
-# -- priors and regularised autoencoders (VAMP, InfoVAE_MMD, WAE_MMD, RAE_L2, RAE_GP) --------
+__all__ = [
+    "MODELS", "AutoModel", "BaseAE", "BaseAEConfig", "ModelOutput", "StepContext",
+    "AE", "AEConfig", "VAE", "VAEConfig",
+    "BetaVAE", "BetaVAEConfig", "DisentangledBetaVAE", "DisentangledBetaVAEConfig", "BetaTCVAE", "BetaTCVAEConfig",
+    "MSSSIM_VAE", "MSSSIM_VAEConfig",
+    "IWAE", "IWAEConfig", "MIWAE", "MIWAEConfig", "CIWAE", "CIWAEConfig", "PIWAE", "PIWAEConfig",
+    "VAMP", "VAMPConfig", "InfoVAE_MMD", "InfoVAE_MMD_Config", "WAE_MMD", "WAE_MMD_Config",
+    "RAE_L2", "RAE_L2_Config", "RAE_GP", "RAE_GP_Config",
+]

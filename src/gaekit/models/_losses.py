@@ -66,3 +66,118 @@ def reparameterize(mean: Tensor, log_var: Tensor, generator: torch.Generator | N
     else:
         eps = torch.randn(std.shape, generator=generator, device=generator.device, dtype=std.dtype).to(std.device)
     return mean + std * eps
+
+
+# -- importance-weighted bounds (IWAE, MIWAE, CIWAE, PIWAE) ------------------------------------
+
+
+def importance_weighted_bound(log_weights: Tensor, num_groups: int = 1) -> Tensor:
+    """Importance-weighted lower bounds ``log (1/K sum_k w_k)`` (Burda et al. 2016, Eq. 8).
+
+    ``log_weights`` of shape ``(num_groups * K, B)`` holds ``log w = log p(x, z) - log q(z|x)``
+    for draws ``z ~ q(z|x)``; it is split into ``num_groups`` consecutive groups of ``K`` draws
+    and one bound per group and sample is returned, shape ``(num_groups, B)`` (a stable
+    logsumexp). ``num_groups=1`` gives the IWAE bound of all draws; the mean over groups is the
+    MIWAE bound of Rainforth et al. 2018.
+    """
+    n = log_weights.shape[0]
+    if num_groups < 1 or n % num_groups:
+        raise ValueError(f"importance_weighted_bound: {n} draws cannot be split into {num_groups} equal groups")
+    k = n // num_groups
+    grouped = log_weights.reshape(num_groups, k, *log_weights.shape[1:])
+    return torch.logsumexp(grouped, dim=1) - math.log(k)
+
+
+# -- MMD kernels and the unbiased MMD^2 estimate (InfoVAE_MMD, WAE_MMD); RAE latent penalty -----
+
+IMQ_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+def squared_distances(a: Tensor, b: Tensor) -> Tensor:
+    """``||a_i - b_j||^2`` for ``a`` of shape ``(N, L)`` and ``b`` of shape ``(M, L)``: ``(N, M)``.
+
+    Computed from the differences (not ``|a|^2 + |b|^2 - 2ab``), so it is exactly symmetric,
+    never negative and differentiable at zero distance.
+    """
+    return (a.unsqueeze(1) - b.unsqueeze(0)).pow(2).sum(-1)
+
+
+def imq_kernel(a: Tensor, b: Tensor, c: float, scales: tuple[float, ...] = IMQ_SCALES) -> Tensor:
+    """Inverse multi-quadratic kernel ``sum_s s*C / (s*C + ||a - b||^2)``: ``(N, M)``.
+
+    ``C = 2 * d * sigma^2`` (Tolstikhin et al. 2018, Sec. 4; Pythae paper, Appendix D).
+    """
+    d2 = squared_distances(a, b)
+    return sum(s * c / (s * c + d2) for s in scales)
+
+
+def rbf_kernel(a: Tensor, b: Tensor, c: float, scales: tuple[float, ...] = (1.0,)) -> Tensor:
+    """Gaussian (RBF) kernel ``sum_s exp(-||a - b||^2 / (s*C))``: ``(N, M)``; one scale gives ``exp(-d^2/C)``."""
+    d2 = squared_distances(a, b)
+    return sum(torch.exp(-d2 / (s * c)) for s in scales)
+
+
+def mmd_unbiased(x: Tensor, y: Tensor, kernel) -> Tensor:
+    """Unbiased estimate of ``MMD^2`` between the samples ``x`` (N, L) and ``y`` (M, L): a scalar.
+
+    The U-statistic of Gretton et al. (2012, Lemma 6):
+    ``1/(N(N-1)) sum_{i!=j} k(x_i,x_j) + 1/(M(M-1)) sum_{i!=j} k(y_i,y_j) - 2/(NM) sum_{i,j} k(x_i,y_j)``.
+    It can be slightly negative and averages to 0 when both samples come from one distribution.
+    A sample with a single point has no pair ``i != j``; its within-sample mean then falls back to
+    the (biased) ``k(x_1, x_1)``.
+    """
+
+    def within(s: Tensor) -> Tensor:
+        k = kernel(s, s)
+        n = s.shape[0]
+        if n < 2:
+            return k.sum()
+        return (k.sum() - k.diagonal().sum()) / (n * (n - 1))
+
+    return within(x) + within(y) - 2 * kernel(x, y).mean()
+
+
+def half_squared_norm(z: Tensor) -> Tensor:
+    """``||z||^2 / 2`` per sample (the RAE latent penalty of Ghosh et al. 2020, Eq. 11)."""
+    return 0.5 * z.pow(2).sum(-1)
+
+
+# -- VAE-objective variants: minibatch estimates of the aggregate posterior (beta-TC-VAE) ----------
+
+
+def log_normal_diag_pairwise(z: Tensor, mean: Tensor, log_var: Tensor) -> Tensor:
+    """``log N(z_i[d]; mean_j[d], exp(log_var_j[d]))`` for every pair ``(i, j)``: shape ``(B, B, L)``.
+
+    Entry ``[i, j, d]`` is the log-density of dimension ``d`` of code ``z_i`` under the posterior
+    of sample ``j``; summing over ``d`` gives ``log q(z_i | x_j)``. Not summed (unlike the other
+    helpers) because the dimension-wise marginals need the per-dimension values.
+    """
+    z, mean, log_var = z.unsqueeze(1), mean.unsqueeze(0), log_var.unsqueeze(0)
+    return -0.5 * ((z - mean).pow(2) * torch.exp(-log_var) + log_var + LOG_2PI)
+
+
+def minibatch_log_weights(batch_size: int, dataset_size: int, stratified: bool) -> Tensor:
+    """Log-weights ``(B, B)`` of the minibatch estimates of ``q(z_i) = 1/N sum_n q(z_i | x_n)``.
+
+    ``log q(z_i) ~= logsumexp_j [W_ij + log q(z_i | x_j)]`` (Chen et al. 2018, arXiv:1802.04942):
+
+    - minibatch weighted sampling (Sec. 4.1): ``W_ij = -log(N M)`` for all ``j``;
+    - minibatch stratified sampling (App. C): the sample's own posterior weighs ``1/N``; of the
+      ``M - 1`` others, one (here ``j = i + 1 mod M``) weighs ``(N - M + 1) / (N (M - 1))`` and
+      each remaining one ``1 / (M - 1)``. Each row sums to 1 and, for a batch drawn uniformly
+      without replacement, ``sum_j exp(W_ij) q(z_i | x_j)`` is an unbiased estimate of ``q(z_i)``.
+
+    ``N = dataset_size`` must be at least ``M = batch_size``. A batch of one sample gets ``-log N``.
+    """
+    n, m = dataset_size, batch_size
+    if m < 1 or n < m:
+        raise ValueError(f"minibatch_log_weights needs 1 <= batch_size <= dataset_size; got {m} and {n}")
+    if not stratified:
+        return torch.full((m, m), -math.log(n * m))
+    if m == 1:
+        return torch.full((1, 1), -math.log(n))
+    weights = torch.full((m, m), 1.0 / (m - 1), dtype=torch.float64)
+    rows = torch.arange(m)
+    weights[rows, (rows + 1) % m] = (n - m + 1) / (n * (m - 1))
+    weights[rows, rows] = 1.0 / n
+    return weights.log().float()

@@ -11,8 +11,10 @@ from gaekit.samplers.base import (
 )
 from gaekit.samplers.gmm import GaussianMixtureSampler, GaussianMixtureSamplerConfig
 from gaekit.samplers.normal import NormalSampler, NormalSamplerConfig
+from gaekit.samplers.vamp import VAMPSampler, VAMPSamplerConfig
 
 __all__ = [
     "SAMPLERS", "BaseSampler", "BaseSamplerConfig", "GaussianMixtureSampler", "GaussianMixtureSamplerConfig",
     "NormalSampler", "NormalSamplerConfig", "SamplerNotFittedError", "embed_dataset", "sampler_for_config",
+    "VAMPSampler", "VAMPSamplerConfig",
 ]
