@@ -28,3 +28,14 @@ def test_quickstart_python_compiles_and_uses_existing_names():
         imported = __import__(module, fromlist=["_"])
         for name in names.split(","):
             assert hasattr(imported, name.strip()), f"{module}.{name.strip()}"
+
+
+def test_every_registered_model_and_sampler_is_in_the_readme():
+    from gaekit.models import MODELS
+    from gaekit.samplers import SAMPLERS
+
+    text = (ROOT / "README.md").read_text()
+    table_rows = {line.split("|")[1].strip().strip("`") for line in text.splitlines() if line.startswith("| `")}
+    assert set(MODELS.names()) <= table_rows
+    for sampler in SAMPLERS.names():
+        assert f"`{sampler}`" in text

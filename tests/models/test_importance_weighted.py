@@ -256,7 +256,6 @@ def test_vae_log_likelihood_on_mnist_is_below_the_negative_elbo_and_tightens(mni
     assert nll[1] > nll[10] > nll[100]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", FAMILY)
 def test_family_learns_mnist(mnist, name):
     from gaekit.models import MODELS

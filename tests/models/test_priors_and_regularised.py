@@ -348,7 +348,6 @@ def mnist(mnist_dir):
     return train, test.data.float() / 255
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", FAMILY)
 def test_family_learns_mnist(mnist, name):
     from gaekit.models import MODELS

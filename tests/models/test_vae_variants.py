@@ -271,7 +271,6 @@ def mnist(mnist_dir):
     return train, test
 
 
-@pytest.mark.slow  # 15-20 s for the three on 2 idle cores, much more when they are shared
 @pytest.mark.parametrize("name", list(LEARNING_CONFIGS))
 def test_learns_mnist_reconstructions(name, mnist):
     from gaekit.trainers import Trainer, TrainerConfig
