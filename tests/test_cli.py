@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from gaekit.cli import build_parser, main
+from gaekit.models import MODELS
 
 
 def test_demo_writes_the_figures_and_metrics_it_announces(tmp_path, capsys):
@@ -105,3 +106,11 @@ def test_generate_takes_any_registered_sampler_and_its_config(tmp_path, capsys):
     capsys.readouterr()
     assert main(["generate", str(model_dir), "--sampler", "nope"]) == 2
     assert "unknown sampler 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_every_registered_model_trains_from_the_command_line(name, tmp_path):
+    assert main(["train", "--model", name, "--epochs", "1", "--batch-size", "128", "--output-dir", str(tmp_path),
+                 "--no-progress"]) == 0
+    (model_dir,) = tmp_path.glob(f"{name}_training_*/final_model")
+    assert json.loads((model_dir / "config.json").read_text())["name"] == name
