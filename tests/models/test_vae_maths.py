@@ -129,3 +129,15 @@ def test_mse_decoder_likelihood_is_normalised():
     log_p = _losses.decoder_log_likelihood(mean, grid, "mse", recon_x=mean)
     integral = torch.trapezoid(log_p.exp(), grid.squeeze(1))
     assert math.isclose(float(integral), 1.0, rel_tol=1e-4)
+
+
+def test_beta_vae_with_beta_one_is_the_vae():
+    x = torch.rand(5, 6)
+    losses = []
+    for model_cls, config in ((VAE, VAEConfig(input_dim=(6,), latent_dim=2)),
+                              (BetaVAE, BetaVAEConfig(input_dim=(6,), latent_dim=2, beta=1.0))):
+        torch.manual_seed(0)
+        model = model_cls(config)
+        torch.manual_seed(1)
+        losses.append(model(x).loss)
+    assert torch.equal(losses[0], losses[1])
