@@ -241,3 +241,40 @@ def test_train_again_continues_with_more_epochs(tmp_path):
     trainer.config.num_epochs = 3
     history = trainer.train()
     assert [r["epoch"] for r in history] == [1, 2, 3] and trainer.run_dir == run_dir
+
+
+def test_early_stopping_on_a_stalled_validation_loss():
+    trainer = Trainer(tiny_model("VAE"), _config(num_epochs=20, optimizer="SGD", learning_rate=1e-30,
+                                                early_stopping_patience=2),
+                      _data(), eval_data=_data(16, seed=1))
+    history = trainer.train()
+    assert trainer.stopped_early and len(history) == 3  # best at epoch 1, then two epochs without improvement
+
+
+def test_any_base_model_trains(tmp_path):
+    from dataclasses import dataclass
+
+    from gaekit.config import BaseConfig
+    from gaekit.models.base import BaseModel
+
+    @dataclass
+    class MeanConfig(BaseConfig):
+        input_dim: tuple[int, ...] = (2,)
+
+    class GaussianMean(BaseModel):
+        """Fits a mean by least squares: a model without encoder or decoder."""
+
+        config_class = MeanConfig
+
+        def __init__(self, config):
+            super().__init__(config)
+            self.mean = nn.Parameter(torch.zeros(2))
+
+        def forward(self, batch, ctx=None):
+            loss = (batch_data(batch) - self.mean).pow(2).sum(-1).mean()
+            return ModelOutput(loss=loss)
+
+    data = torch.randn(200, 2) + torch.tensor([3.0, -1.0])
+    model = GaussianMean(MeanConfig())
+    Trainer(model, _config(tmp_path, num_epochs=30, learning_rate=0.1, batch_size=50), data).train()
+    torch.testing.assert_close(model.mean.detach(), data.mean(0), atol=0.05, rtol=0)

@@ -108,7 +108,63 @@ def batch_data(batch: Any) -> Tensor:
     raise TypeError(f"a batch must be a Tensor, a dict with 'data' or a gaekit Batch; got {type(batch)}")
 
 
-class BaseAE(nn.Module):
+class BaseModel(nn.Module):
+    """What the trainer needs of a model: a validated config with ``input_dim``, ``forward(batch, ctx)``
+    returning a ``ModelOutput``, and ``parameter_groups``.
+
+    ``BaseAE`` (every autoencoder) derives from it; so can auxiliary models trained by the same
+    ``Trainer``, such as the density estimators that samplers fit in latent space.
+    """
+
+    config_class: ClassVar[type[BaseConfig]] = BaseConfig
+
+    def __init__(self, model_config: BaseConfig):
+        super().__init__()
+        if not isinstance(model_config, self.config_class):
+            raise ConfigError(
+                f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(model_config).__name__}"
+            )
+        model_config.validate()
+        if getattr(model_config, "input_dim", None) is None:
+            raise ConfigError(f"{type(model_config).__name__}.input_dim must be set, e.g. input_dim=(1, 28, 28)")
+        self.model_config = model_config
+
+    @property
+    def input_dim(self) -> tuple[int, ...]:
+        return self.model_config.input_dim
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def needs_unit_range_data(self) -> bool:
+        """Whether training data must lie in [0, 1] (a Bernoulli/BCE reconstruction loss)."""
+        return getattr(self.model_config, "reconstruction_loss", None) == "bce"
+
+    def forward(self, batch: Any, ctx: StepContext | None = None) -> ModelOutput:  # pragma: no cover
+        raise NotImplementedError
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Parameters per optimizer group; one group ``"model"`` unless a model needs several."""
+        return {"model": list(self.parameters())}
+
+    def load_weights(self, state: dict[str, Tensor], source: str = "checkpoint") -> None:
+        """``load_state_dict`` that reports missing/unexpected/mis-shaped keys as ``CheckpointError``."""
+        own = self.state_dict()
+        missing = sorted(set(own) - set(state))
+        unexpected = sorted(set(state) - set(own))
+        shapes = [k for k in own if k in state and own[k].shape != state[k].shape]
+        if missing or unexpected or shapes:
+            raise CheckpointError(
+                f"weights in {source} do not fit {type(self).__name__}: missing {missing[:5]}, "
+                f"unexpected {unexpected[:5]}, wrong shape {shapes[:5]} (was it saved with other "
+                "networks or another config?)"
+            )
+        self.load_state_dict(state)
+
+
+class BaseAE(BaseModel):
     """Base of every autoencoder: ``Model(model_config, encoder=None, decoder=None)``.
 
     ``encoder``/``decoder`` ``None`` build the default MLP networks sized from
@@ -121,21 +177,17 @@ class BaseAE(nn.Module):
 
     def __init__(self, model_config: BaseAEConfig, encoder: nn.Module | None = None,
                  decoder: nn.Module | None = None):
-        super().__init__()
-        if not isinstance(model_config, self.config_class):
-            raise ConfigError(
-                f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(model_config).__name__}"
-            )
-        model_config.validate()
-        if model_config.input_dim is None:
-            raise ConfigError(f"{type(model_config).__name__}.input_dim must be set, e.g. input_dim=(1, 28, 28)")
-        self.model_config = model_config
+        super().__init__(model_config)
         self.uses_custom_encoder = encoder is not None
         self.uses_custom_decoder = decoder is not None
         self.encoder = encoder if encoder is not None else self.default_encoder()
         self.decoder = decoder if decoder is not None else self.default_decoder()
 
     # -- networks -------------------------------------------------------------------
+    @property
+    def latent_dim(self) -> int:
+        return self.model_config.latent_dim
+
     def default_encoder(self) -> nn.Module:
         c = self.model_config
         return MLPEncoder(c.input_dim, c.latent_dim, variational=self.variational)
@@ -144,17 +196,6 @@ class BaseAE(nn.Module):
         c = self.model_config
         return MLPDecoder(c.input_dim, c.latent_dim)
 
-    @property
-    def input_dim(self) -> tuple[int, ...]:
-        return self.model_config.input_dim
-
-    @property
-    def latent_dim(self) -> int:
-        return self.model_config.latent_dim
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.parameters()).device
 
     # -- core maps ------------------------------------------------------------------
     def encode(self, x: Tensor) -> EncoderOutput:
@@ -175,13 +216,6 @@ class BaseAE(nn.Module):
         """``(recon_x, per-sample reconstruction loss)`` from decoder logits."""
         recon_x = self.activate(logits)
         return recon_x, _losses.reconstruction_loss(logits, x, self.model_config.reconstruction_loss, recon_x)
-
-    def forward(self, batch: Any, ctx: StepContext | None = None) -> ModelOutput:  # pragma: no cover
-        raise NotImplementedError
-
-    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
-        """Parameters per optimizer group; one group ``"model"`` unless a model needs several."""
-        return {"model": list(self.parameters())}
 
     # -- helpers (inference mode: no grad, eval mode restored afterwards) ----------------
     def _inference(self) -> contextlib.AbstractContextManager:
@@ -274,20 +308,6 @@ class BaseAE(nn.Module):
         state = load_tensors(folder / "model.safetensors", meta.get("sha256", {}).get("model.safetensors"))
         model.load_weights(state, source=str(folder))
         return model
-
-    def load_weights(self, state: dict[str, Tensor], source: str = "checkpoint") -> None:
-        """``load_state_dict`` that reports missing/unexpected/mis-shaped keys as ``CheckpointError``."""
-        own = self.state_dict()
-        missing = sorted(set(own) - set(state))
-        unexpected = sorted(set(state) - set(own))
-        shapes = [k for k in own if k in state and own[k].shape != state[k].shape]
-        if missing or unexpected or shapes:
-            raise CheckpointError(
-                f"weights in {source} do not fit {type(self).__name__}: missing {missing[:5]}, "
-                f"unexpected {unexpected[:5]}, wrong shape {shapes[:5]} (was it saved with other "
-                "networks or another config?)"
-            )
-        self.load_state_dict(state)
 
     def extra_repr(self) -> str:
         fields = ", ".join(f"{f.name}={getattr(self.model_config, f.name)!r}"

@@ -91,6 +91,9 @@ class TrainerConfig(BaseConfig):
         Training-data order.
     load_best_at_end : bool, default True
         Leave the model holding the best weights (those saved in ``final_model``).
+    early_stopping_patience : int or None
+        Stop when the monitored loss (validation loss, or training loss without eval data) has not
+        improved for this many epochs.
     """
 
     name: ClassVar[str] = "TrainerConfig"
@@ -115,12 +118,13 @@ class TrainerConfig(BaseConfig):
     shuffle: bool = True
     drop_last: bool = False
     load_best_at_end: bool = True
+    early_stopping_patience: int | None = None
 
     def _check(self) -> None:
         super()._check()
         for name in ("num_epochs", "batch_size", "log_every_n_steps"):
             self._require(name, getattr(self, name) > 0, "a positive int")
-        for name in ("eval_batch_size", "steps_saving", "checkpoint_every_n_steps"):
+        for name in ("eval_batch_size", "steps_saving", "checkpoint_every_n_steps", "early_stopping_patience"):
             self._require(name, getattr(self, name) is None or getattr(self, name) > 0, "None or a positive int")
         self._require_positive("learning_rate")
         self._require("device", self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:"),

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from gaekit.data import as_dataset, iterate_batches, num_batches, validate_data
 from gaekit.errors import CheckpointError, ConfigError, DataError, TrainingError
-from gaekit.models.base import BaseAE, ModelOutput, StepContext
+from gaekit.models.base import BaseAE, BaseModel, ModelOutput, StepContext
 from gaekit.serialization import write_json
 from gaekit.trainers.callbacks import TrainerCallback
 from gaekit.trainers.checkpoint import read_checkpoint, rng_state, set_rng_state, write_checkpoint
@@ -40,6 +40,7 @@ class TrainerState:
     global_step: int = 0
     best_loss: float = math.inf
     best_epoch: int | None = None
+    epochs_since_best: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -64,7 +65,8 @@ class Trainer:
 
     Parameters
     ----------
-    model : BaseAE
+    model : BaseModel
+        A gaekit model (any ``BaseAE``, or another ``BaseModel`` such as a latent density estimator).
     training_config : TrainerConfig, optional
     train_data, eval_data
         Numpy arrays, tensors (float in [0, 1] or uint8), gaekit datasets or torch
@@ -77,10 +79,10 @@ class Trainer:
     >>> trainer.train()                                                       # doctest: +SKIP
     """
 
-    def __init__(self, model: BaseAE, training_config: TrainerConfig | None = None, train_data: Any = None,
+    def __init__(self, model: BaseModel, training_config: TrainerConfig | None = None, train_data: Any = None,
                  eval_data: Any = None, callbacks: Iterable[TrainerCallback] | None = None):
-        if not isinstance(model, BaseAE):
-            raise ConfigError(f"Trainer needs a gaekit model (BaseAE), got {type(model).__name__}")
+        if not isinstance(model, BaseModel):
+            raise ConfigError(f"Trainer needs a gaekit model (BaseModel), got {type(model).__name__}")
         config = training_config if training_config is not None else TrainerConfig()
         if not isinstance(config, TrainerConfig):
             raise ConfigError(f"training_config must be a TrainerConfig, got {type(config).__name__}")
@@ -91,7 +93,7 @@ class Trainer:
         self.model = model
         self.callbacks = list(callbacks or [])
         self.device = resolve_device(config.device)
-        unit_range = model.model_config.reconstruction_loss == "bce"
+        unit_range = model.needs_unit_range_data
         self.train_dataset = as_dataset(train_data)
         validate_data(self.train_dataset, model.input_dim, unit_range=unit_range, name="train_data")
         self.eval_dataset = None
@@ -186,7 +188,7 @@ class Trainer:
         self.model.train()
         try:
             self._emit("on_train_begin")
-            while self.state.epoch < cfg.num_epochs:
+            while self.state.epoch < cfg.num_epochs and not self.stopped_early:
                 self._train_epoch()
                 self._end_epoch()
         except BaseException:
@@ -316,8 +318,10 @@ class Trainer:
                 sched.step()
         record.update({f"lr_{g}": opt.param_groups[0]["lr"] for g, opt in self.optimizers.items()})
         if monitored < state.best_loss:
-            state.best_loss, state.best_epoch = monitored, state.epoch + 1
+            state.best_loss, state.best_epoch, state.epochs_since_best = monitored, state.epoch + 1, 0
             self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+        else:
+            state.epochs_since_best += 1
         state.history.append(record)
         state.epoch += 1
         state.step_in_epoch = 0
@@ -365,10 +369,16 @@ class Trainer:
     def _finish(self) -> None:
         if self.config.load_best_at_end and self.best_state is not None:
             self.model.load_state_dict(self.best_state)
-        if self.run_dir is not None:
+        if self.run_dir is not None and isinstance(self.model, BaseAE):
             path = self.model.save(self.run_dir / "final_model", training_config=self.config)
             self._emit("on_save", path)
         self._emit("on_train_end")
+
+    @property
+    def stopped_early(self) -> bool:
+        """Whether the monitored loss has not improved for ``early_stopping_patience`` epochs."""
+        patience = self.config.early_stopping_patience
+        return patience is not None and self.state.epochs_since_best >= patience
 
     @property
     def final_model_dir(self) -> Path | None:
