@@ -167,7 +167,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-SAMPLER_ALIASES = {"normal": "NormalSampler", "gmm": "GaussianMixtureSampler", "vamp": "VAMPSampler"}
+SAMPLER_ALIASES = {"normal": "NormalSampler", "gmm": "GaussianMixtureSampler", "vamp": "VAMPSampler",
+                   "maf": "MAFSampler", "iaf": "IAFSampler", "two_stage": "TwoStageVAESampler"}
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -249,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "samples.safetensors (and samples.png for image data).")
     gen.add_argument("model_dir", help="a saved model folder (e.g. .../final_model)")
     gen.add_argument("--sampler", default="normal",
-                     help="normal, gmm, vamp (VAMP models) or any registered sampler class name "
+                     help="normal, gmm, vamp (VAMP models), maf, iaf, two_stage or any registered sampler class name "
                           "(default: %(default)s); samplers that need fitting are fitted on --dataset")
     gen.add_argument("--sampler-config", help="JSON file of the sampler's config fields")
     gen.add_argument("--n-components", type=int, default=None, help="GMM components (the config's default: 10)")
