@@ -137,3 +137,17 @@ def test_saving_writes_no_pickle_and_replaces_atomically(saved):
         head = path.read_bytes()[:2]
         assert not (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"))
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("net", ["conv", "convnet", "resnet"])
+def test_registered_networks_are_rebuilt_at_load_without_user_code(net, tmp_path):
+    from gaekit.nn import create_network
+
+    config = VAEConfig(input_dim=(1, 28, 28), latent_dim=4)
+    torch.manual_seed(0)
+    model = VAE(config, encoder=create_network(net, dataset="mnist", role="encoder", latent_dim=4, model=VAE),
+                decoder=create_network(net, dataset="mnist", role="decoder", latent_dim=4, model=VAE))
+    model.save(tmp_path / net)
+    loaded = AutoModel.load_from_folder(tmp_path / net)
+    x = torch.rand(2, 1, 28, 28)
+    assert torch.equal(loaded.reconstruct(x), model.reconstruct(x))

@@ -620,6 +620,23 @@ DATASETS.register("mnist")(load_mnist)
 DATASETS.register("fashion-mnist")(load_fashion_mnist)
 
 
+def _lazy_loader(module: str, attr: str) -> Callable[..., ArrayDataset]:
+    """``gaekit.data.<module>.<attr>``, imported at call time (those modules import this one)."""
+
+    def load(split: str = "train", root: PathLike | None = None) -> ArrayDataset:
+        import importlib
+
+        return getattr(importlib.import_module(f"gaekit.data.{module}"), attr)(split=split, root=root)
+
+    load.__name__ = attr
+    load.__doc__ = f"Call :func:`gaekit.data.{module}.{attr}` with ``split`` and ``root``."
+    return load
+
+
+DATASETS.register("cifar10")(_lazy_loader("cifar", "load_cifar10"))
+DATASETS.register("celeba")(_lazy_loader("images", "load_celeba"))
+
+
 def _load_npz_split(path: str, split: str) -> ArrayDataset:
     p = Path(path).expanduser()
     f = _open_npz(p)
@@ -636,11 +653,16 @@ def _load_npz_split(path: str, split: str) -> ArrayDataset:
 
 
 def load_dataset(name: str, split: str = "train", root: PathLike | None = None) -> ArrayDataset:
-    """Load a registered dataset ("digits", "mnist", "fashion-mnist") or an ``npz:<path>`` file.
+    """Load a registered dataset (see ``DATASETS.names()``), an ``npz:<path>`` or ``images:<folder>``.
 
     For ``npz:<path>``: if the file holds an array named ``split`` (e.g. "train", "test") it is the
     data, with labels from ``<split>_labels`` or ``<split>_y`` when present; otherwise the file is
     loaded by :func:`load_npz` with its default keys and ``split`` is ignored. ``root`` is ignored.
+
+    Also "cifar10", "celeba", and ``images:<folder>`` for any folder of JPEG/PNG images, loaded by
+    :func:`gaekit.data.images.load_image_folder` at 64x64 without crop: ``split`` follows a partition
+    file (``list_eval_partition.txt``) when present, else an 80/10/10 split by a hash of each file
+    name; "all" loads every image. ``root`` is ignored.
 
     Raises
     ------
@@ -649,6 +671,10 @@ def load_dataset(name: str, split: str = "train", root: PathLike | None = None) 
     """
     if name.startswith("npz:"):
         return _load_npz_split(name[len("npz:") :], split)
+    if name.startswith("images:"):
+        from gaekit.data.images import load_image_folder
+
+        return load_image_folder(name[len("images:") :], split=split)
     key = name.strip().lower().replace("_", "-")
     loader = DATASETS.get(key)
     return loader(split=split, root=root)

@@ -278,6 +278,8 @@ class BaseAE(BaseModel):
                 "model_name": self.model_config.name,
                 "custom_encoder": _qualname(self.encoder) if self.uses_custom_encoder else None,
                 "custom_decoder": _qualname(self.decoder) if self.uses_custom_decoder else None,
+                "encoder_network": getattr(self.encoder, "network_spec", None),
+                "decoder_network": getattr(self.decoder, "network_spec", None),
                 "sha256": {"model.safetensors": digest},
             })
         return folder
@@ -294,6 +296,8 @@ class BaseAE(BaseModel):
                 f"{folder} holds a {name!r} model; load it with AutoModel or {name}.load_from_folder"
             )
         model_cls = MODELS.get(name) if cls is BaseAE else cls
+        encoder = encoder if encoder is not None else _registered_network(meta.get("encoder_network"))
+        decoder = decoder if decoder is not None else _registered_network(meta.get("decoder_network"))
         for part, given in (("encoder", encoder), ("decoder", decoder)):
             if meta.get(f"custom_{part}") and given is None:
                 raise CheckpointError(
@@ -313,6 +317,18 @@ class BaseAE(BaseModel):
         fields = ", ".join(f"{f.name}={getattr(self.model_config, f.name)!r}"
                            for f in dataclasses.fields(self.model_config))
         return f"config: {fields}"
+
+
+def _registered_network(spec: dict[str, Any] | None) -> nn.Module | None:
+    """Rebuild a network made by ``gaekit.nn.create_network`` from the spec saved with a model."""
+    if not spec:
+        return None
+    from gaekit.nn import create_network
+
+    try:
+        return create_network(**spec)
+    except (ConfigError, TypeError) as err:
+        raise CheckpointError(f"cannot rebuild the saved network {spec}: {err}") from None
 
 
 def _qualname(module: nn.Module) -> str:

@@ -24,10 +24,14 @@ class EncoderOutput:
         ``(B, latent_dim)``: the code of a deterministic encoder, or the posterior mean.
     log_covariance : Tensor or None
         ``(B, latent_dim)``: log-variances of a diagonal Gaussian posterior (variational models).
+    log_concentration : Tensor or None
+        ``(B, 1)``: log of the von Mises-Fisher concentration of a hyperspherical posterior, whose
+        mean direction is ``embedding`` (unit norm).
     """
 
     embedding: Tensor
     log_covariance: Tensor | None = None
+    log_concentration: Tensor | None = None
 
 
 class BaseEncoder(nn.Module):

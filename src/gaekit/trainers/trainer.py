@@ -396,6 +396,8 @@ class Trainer:
         return {
             "trainer": asdict(self.state),
             "model_name": self.model.model_config.name,
+            "networks": {part: getattr(getattr(self.model, part, None), "network_spec", None)
+                         for part in ("encoder", "decoder")},
             "optimizers": {g: opt.state_dict() for g, opt in self.optimizers.items()},
             "schedulers": {g: s.state_dict() for g, s in self.schedulers.items() if s is not None},
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
@@ -463,12 +465,21 @@ class Trainer:
                         encoder: nn.Module | None = None, decoder: nn.Module | None = None,
                         callbacks: Iterable[TrainerCallback] | None = None,
                         training_config: TrainerConfig | None = None) -> Trainer:
-        """Rebuild model and trainer from a checkpoint folder alone (configs included), ready to ``train()``."""
-        from gaekit.models.base import MODELS
+        """Rebuild model and trainer from a checkpoint folder alone (configs included), ready to ``train()``.
+
+        Networks made by ``gaekit.nn.create_network`` are rebuilt from the checkpoint; other custom
+        networks must be passed as ``encoder``/``decoder``.
+        """
+        from gaekit.models.base import MODELS, _registered_network
         from gaekit.serialization import read_json
+        from gaekit.trainers.checkpoint import STATE_FILE
 
         checkpoint_dir = Path(checkpoint_dir)
         model_config = read_json(checkpoint_dir / "config.json", "not a gaekit training checkpoint")
+        networks = read_json(checkpoint_dir / STATE_FILE, "not a gaekit training checkpoint").get("state", {})
+        networks = networks.get("networks", {}) if isinstance(networks, dict) else {}
+        encoder = encoder if encoder is not None else _registered_network(networks.get("encoder"))
+        decoder = decoder if decoder is not None else _registered_network(networks.get("decoder"))
         model_cls = MODELS.get(model_config.get("name", "?"))
         model = model_cls(model_cls.config_class.from_dict(model_config), encoder=encoder, decoder=decoder)
         if training_config is None:

@@ -1,0 +1,199 @@
+"""``NETWORKS`` registry and ``create_network``: build an encoder, decoder or discriminator by name.
+
+Registered networks:
+
+- ``"mlp"``: the default ``MLPEncoder`` / ``MLPDecoder`` (any ``input_dim``); options ``hidden_dims``;
+- ``"conv"``: ``ConvEncoder`` / ``ConvDecoder`` / ``ConvDiscriminator`` (images of any size); options
+  ``channels``, ``batch_norm``;
+- ``"convnet"``, ``"resnet"``: the Pythae paper's benchmark networks (Tables 5 and 6 of Chadebec et al.
+  2022, arXiv:2206.08309) for MNIST, CIFAR-10 and CelebA. The paper's VAEGAN discriminator is built
+  from Table 5 for both (Appendix D), so ``role="discriminator"`` gives ``ConvNetDiscriminator`` for
+  ``"resnet"`` too.
+
+A builder registered here is called as ``builder(input_dim, role, latent_dim, kind, **options)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from torch import nn
+
+from gaekit.errors import ConfigError
+from gaekit.nn.conv import ConvDecoder, ConvDiscriminator, ConvEncoder
+from gaekit.nn.layers import ENCODER_KINDS, LayeredDiscriminator, LayeredEncoder, check_choice
+from gaekit.nn.mlp import MLPDecoder, MLPEncoder, _mlp
+from gaekit.nn.paper import (
+    PAPER_INPUT_DIMS,
+    ConvNetDecoder,
+    ConvNetDiscriminator,
+    ConvNetEncoder,
+    ResNetDecoder,
+    ResNetEncoder,
+    resolve_paper_dataset,
+)
+from gaekit.registry import Registry
+
+NetworkBuilder = Callable[..., nn.Module]
+NETWORKS: Registry[NetworkBuilder] = Registry("network")
+
+ROLES = ("encoder", "decoder", "discriminator")
+
+# dataset names accepted by create_network, with the input_dim they stand for
+DATASET_INPUT_DIMS: dict[str, tuple[int, ...]] = {
+    **PAPER_INPUT_DIMS,
+    "fashion-mnist": (1, 28, 28),
+    "digits": (1, 8, 8),
+}
+
+
+def encoder_kind(model: Any) -> str:
+    """The encoder kind a model needs: its class's ``encoder_kind`` attribute if it has one, else
+    ``"variational"`` when the class is ``variational`` and ``"deterministic"`` otherwise.
+
+    ``model`` is a model class, a registered model name or a model instance.
+    """
+    if isinstance(model, str):
+        from gaekit.models import MODELS
+
+        model_cls = MODELS.get(model)
+    elif isinstance(model, type):
+        model_cls = model
+    else:
+        model_cls = type(model)
+    kind = getattr(model_cls, "encoder_kind", "variational" if getattr(model_cls, "variational", False)
+                   else "deterministic")
+    check_choice(f"{model_cls.__name__}.encoder_kind", kind, ENCODER_KINDS)
+    return kind
+
+
+def _input_dim(dataset: str | Sequence[int]) -> tuple[int, ...]:
+    if isinstance(dataset, str):
+        if dataset not in DATASET_INPUT_DIMS:
+            raise ConfigError(f"dataset={dataset!r} is invalid: expected one of "
+                              f"{', '.join(map(repr, DATASET_INPUT_DIMS))} or an input_dim tuple such as (3, 37, 53)")
+        return DATASET_INPUT_DIMS[dataset]
+    dims = tuple(dataset)
+    if not dims or not all(isinstance(d, int) and d > 0 for d in dims):
+        raise ConfigError(f"dataset={dataset!r} is invalid: expected a dataset name or a tuple of positive ints")
+    return dims
+
+
+def create_network(name: str, dataset: str | Sequence[int] | None = None, role: str = "encoder",
+                   latent_dim: int | None = None, model: Any = None, kind: str | None = None,
+                   **options: Any) -> nn.Module:
+    """Build a registered network.
+
+    Parameters
+    ----------
+    name : {"mlp", "conv", "convnet", "resnet"} or another registered name
+    dataset : str or tuple of int
+        ``"mnist"``, ``"cifar10"``, ``"celeba"`` (also ``"fashion-mnist"``, ``"digits"``), or an
+        ``input_dim`` tuple. ``"convnet"``/``"resnet"`` accept only the three paper datasets' shapes.
+        Taken from ``model`` when it is an instance and ``dataset`` is not given.
+    role : {"encoder", "decoder", "discriminator"}, default "encoder"
+    latent_dim : int
+        Required for encoders and decoders (taken from a ``model`` instance when not given).
+    model : model class, registered model name or model instance, optional
+        Sets the encoder kind (see ``encoder_kind``): deterministic, variational, hyperspherical or vq.
+    kind : {"deterministic", "variational", "hyperspherical", "vq"}, optional
+        The encoder kind, when no ``model`` is given (default ``"variational"``); must agree with
+        ``model`` when both are given. For decoders only ``"vq"`` matters (a spatial latent map).
+    **options
+        Passed to the network: ``hidden_dims`` (mlp), ``channels`` and ``batch_norm`` (conv).
+
+    Returns
+    -------
+    nn.Module
+        An encoder returning an ``EncoderOutput``, a decoder returning logits ``(B, *input_dim)``, or a
+        discriminator returning a logit ``(B, 1)`` with ``features(x)``.
+
+    Examples
+    --------
+    >>> from gaekit.models import VAE
+    >>> enc = create_network("convnet", dataset="mnist", role="encoder", latent_dim=16, model=VAE)
+    >>> dec = create_network("convnet", dataset="mnist", role="decoder", latent_dim=16, model=VAE)
+    """
+    builder = NETWORKS.get(name)
+    check_choice("role", role, ROLES)
+    if dataset is None:
+        if model is None or isinstance(model, (str, type)) or getattr(model, "input_dim", None) is None:
+            raise ConfigError("create_network needs dataset= (a dataset name or an input_dim tuple)")
+        dataset = model.input_dim
+    if latent_dim is None and model is not None and not isinstance(model, (str, type)):
+        latent_dim = getattr(model, "latent_dim", None)
+    if role != "discriminator" and (not isinstance(latent_dim, int) or latent_dim < 1):
+        raise ConfigError(f"latent_dim={latent_dim!r} is invalid: expected a positive int")
+    if kind is not None:
+        check_choice("kind", kind, ENCODER_KINDS)
+    if model is not None:
+        model_kind = encoder_kind(model)
+        if kind is not None and kind != model_kind:
+            raise ConfigError(f"kind={kind!r} contradicts the model, whose encoder kind is {model_kind!r}")
+        kind = model_kind
+    network = builder(_input_dim(dataset), role, latent_dim, kind or "variational", **options)
+    # how to build it again: saved with a model so that loading needs no code from the user
+    network.network_spec = {"name": name, "dataset": list(_input_dim(dataset)), "role": role,
+                            "latent_dim": latent_dim, "kind": kind or "variational", **options}
+    return network
+
+
+def _no_options(name: str, options: dict[str, Any]) -> None:
+    if options:
+        raise ConfigError(f"network {name!r} takes no options; got {', '.join(sorted(options))}")
+
+
+@NETWORKS.register("mlp")
+def build_mlp(input_dim: tuple[int, ...], role: str, latent_dim: int | None, kind: str,
+              hidden_dims: Sequence[int] = (512,)) -> nn.Module:
+    """``MLPEncoder`` / ``MLPDecoder`` (deterministic, variational); hyperspherical encoders and the
+    discriminator use the same fully connected body with their own head. No ``"vq"`` (no spatial map)."""
+    if role != "discriminator":
+        check_choice("kind for network 'mlp'", kind, ("deterministic", "variational", "hyperspherical"))
+    if role == "decoder":
+        return MLPDecoder(input_dim, latent_dim, hidden_dims=hidden_dims)
+    if role == "encoder" and kind != "hyperspherical":
+        return MLPEncoder(input_dim, latent_dim, hidden_dims=hidden_dims, variational=kind == "variational")
+    body = [nn.Sequential(nn.Flatten(), _mlp([math.prod(input_dim), *hidden_dims]))]
+    if role == "encoder":
+        return LayeredEncoder(input_dim, latent_dim, kind, body)
+    return LayeredDiscriminator(input_dim, body)
+
+
+@NETWORKS.register("conv")
+def build_conv(input_dim: tuple[int, ...], role: str, latent_dim: int | None, kind: str,
+               **options: Any) -> nn.Module:
+    """``ConvEncoder`` / ``ConvDecoder`` / ``ConvDiscriminator`` for images of any size."""
+    if role == "encoder":
+        return ConvEncoder(input_dim, latent_dim, kind, **options)
+    if role == "decoder":
+        return ConvDecoder(input_dim, latent_dim, kind, **options)
+    return ConvDiscriminator(input_dim, **options)
+
+
+@NETWORKS.register("convnet")
+def build_convnet(input_dim: tuple[int, ...], role: str, latent_dim: int | None, kind: str,
+                  **options: Any) -> nn.Module:
+    """The Pythae ConvNet (Table 5) and its VAEGAN discriminator (Appendix D)."""
+    _no_options("convnet", options)
+    dataset = resolve_paper_dataset(input_dim, "network 'convnet'")
+    if role == "encoder":
+        return ConvNetEncoder(dataset, latent_dim, kind)
+    if role == "decoder":
+        return ConvNetDecoder(dataset, latent_dim, kind)
+    return ConvNetDiscriminator(dataset)
+
+
+@NETWORKS.register("resnet")
+def build_resnet(input_dim: tuple[int, ...], role: str, latent_dim: int | None, kind: str,
+                 **options: Any) -> nn.Module:
+    """The Pythae ResNet (Table 6); the discriminator is the paper's Table 5 one (Appendix D)."""
+    _no_options("resnet", options)
+    dataset = resolve_paper_dataset(input_dim, "network 'resnet'")
+    if role == "encoder":
+        return ResNetEncoder(dataset, latent_dim, kind)
+    if role == "decoder":
+        return ResNetDecoder(dataset, latent_dim, kind)
+    return ConvNetDiscriminator(dataset)
