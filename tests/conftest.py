@@ -20,6 +20,9 @@ TINY_MODEL_KWARGS: dict[str, dict] = {
     "MSSSIM_VAE": {"window_size": 3},
     # priors and regularised autoencoders: a VampPrior with few pseudo-inputs
     "VAMP": {"number_components": 4},
+    # flow posteriors: both linear flow kinds; small MADEs
+    "VAE_LinNF": {"flows": ("Planar", "Radial")},
+    "VAE_IAF": {"hidden_size": 16, "n_hidden_in_made": 2},
 }
 
 

@@ -114,3 +114,28 @@ def test_every_registered_model_trains_from_the_command_line(name, tmp_path):
                  "--no-progress"]) == 0
     (model_dir,) = tmp_path.glob(f"{name}_training_*/final_model")
     assert json.loads((model_dir / "config.json").read_text())["name"] == name
+
+
+def test_train_with_the_papers_resnet_then_resume_and_generate(tmp_path, mnist_dir):
+    runs = tmp_path / "runs"
+    training = tmp_path / "t.json"
+    training.write_text(json.dumps({"num_epochs": 2, "steps_saving": 1, "show_progress": False, "batch_size": 200,
+                                    "output_dir": str(runs)}))
+    data = ["--dataset", "npz:" + str(_small_mnist_npz(tmp_path, mnist_dir))]
+    assert main(["train", "--model", "VAE", "--net", "resnet", "--training-config", str(training), *data]) == 0
+    (checkpoint,) = runs.glob("VAE_training_*/checkpoint_epoch_1")
+    assert main(["train", "--resume", str(checkpoint), "--no-progress", *data]) == 0
+    (model_dir,) = runs.glob("VAE_training_*/final_model")
+    assert json.loads((model_dir / "gaekit.json").read_text())["encoder_network"]["name"] == "resnet"
+    assert main(["generate", str(model_dir), "--num-samples", "4", "--output-dir", str(tmp_path / "s")]) == 0
+
+
+def _small_mnist_npz(tmp_path, mnist_dir):
+    import numpy as np
+
+    from gaekit.data import load_mnist
+
+    train, val = load_mnist("train", root=mnist_dir), load_mnist("validation", root=mnist_dir)
+    path = tmp_path / "mnist_small.npz"
+    np.savez(path, train=train.data[:400].numpy(), validation=val.data[:100].numpy())
+    return path

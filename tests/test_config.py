@@ -97,3 +97,19 @@ def test_trainer_config_json_round_trip(tmp_path):
                            group_overrides={"decoder": {"learning_rate": 1e-3}})
     config.to_json(tmp_path / "t.json")
     assert TrainerConfig.from_json(tmp_path / "t.json") == config
+
+
+def test_fixed_length_tuple_fields_are_coerced_element_wise():
+    from dataclasses import dataclass
+
+    from gaekit.config import BaseConfig
+
+    @dataclass
+    class Pair(BaseConfig):
+        size: tuple[int, float] = (1, 2.0)
+
+    assert Pair.from_dict({"size": [3, 4]}).size == (3, 4.0)
+    with pytest.raises(ConfigError, match=r"size\[0\]"):
+        Pair(size=("a", 1.0))
+    with pytest.raises(ConfigError, match="size"):
+        Pair(size=(1, 2.0, 3.0))

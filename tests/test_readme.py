@@ -39,3 +39,9 @@ def test_every_registered_model_and_sampler_is_in_the_readme():
     assert set(MODELS.names()) <= table_rows
     for sampler in SAMPLERS.names():
         assert f"`{sampler}`" in text
+
+
+def test_images_the_readme_shows_exist():
+    text = (ROOT / "README.md").read_text()
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert images and all((ROOT / path).is_file() for path in images)

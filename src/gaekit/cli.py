@@ -19,8 +19,8 @@ DEMO_EPOCHS = {"digits": 60, "mnist": 5}
 
 def _add_data_args(parser: argparse.ArgumentParser, default: str | None = "digits") -> None:
     parser.add_argument("--dataset", default=default,
-                        help="digits (scikit-learn's bundled 8x8 digits), mnist, fashion-mnist or "
-                             "npz:PATH (default: %(default)s)")
+                        help="digits (scikit-learn's bundled 8x8 digits), mnist, fashion-mnist, cifar10, "
+                             "celeba, npz:PATH or images:FOLDER (default: %(default)s)")
     parser.add_argument("--data-dir", default=None,
                         help="folder holding the dataset's folder (default: $GAEKIT_DATA_DIR, the user data "
                              "dir, then ../shared/datasets)")
@@ -159,7 +159,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             training["show_progress"] = False
         training_config = TrainerConfig.from_dict(training)
         set_seed(training_config.seed)
-        trainer = Trainer(model_cls(model_config), training_config, train, val)
+        networks = {}
+        if args.net != "mlp":
+            from gaekit.nn import create_network
+
+            networks = {role: create_network(args.net, dataset=model_config.input_dim, role=role,
+                                             latent_dim=model_config.latent_dim, model=model_cls)
+                        for role in ("encoder", "decoder")}
+        trainer = Trainer(model_cls(model_config, **networks), training_config, train, val)
         trainer.train()
     last = trainer.state.history[-1] if trainer.state.history else {}
     print(f"trained {trainer.model.model_config.name}: {json.dumps(last)}")
@@ -194,12 +201,45 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from gaekit.config import read_json
+    from gaekit.metrics import EvaluationConfig, EvaluationData, evaluate
+    from gaekit.models import AutoModel
+    from gaekit.samplers import SAMPLERS
+
+    model = AutoModel.load_from_folder(args.model_dir)
+    samplers = []
+    for name in (s.strip() for s in args.sampler.split(",") if s.strip()):
+        sampler_cls = SAMPLERS.get(SAMPLER_ALIASES.get(name, name))
+        fields = read_json(args.sampler_config) if args.sampler_config else {}
+        fields.pop("name", None)
+        if args.n_components is not None and "n_components" in sampler_cls.config_class.accepted_keys():
+            fields["n_components"] = args.n_components
+        samplers.append(sampler_cls.config_class.from_dict(fields))
+    settings = {key: value for key, value in (
+        ("classification_runs", args.classification_runs), ("clustering_runs", args.clustering_runs),
+        ("num_generated", args.num_samples), ("nll_importance_samples", args.nll_samples),
+        ("nll_num_test", args.nll_num_test), ("batch_size", args.batch_size), ("seed", args.seed)) if value is not None}
+    config = EvaluationConfig.from_json(args.config) if args.config else EvaluationConfig()
+    data = EvaluationData(*(_load(args.dataset, split, args.data_dir) for split in ("train", "validation", "test")))
+    out = Path(args.out)
+    result = evaluate(model, data, tasks=args.tasks, sampler=samplers, extractor=args.extractor, config=config,
+                      output_dir=out, dataset=args.dataset, data_dir=args.data_dir, cache_dir=args.cache_dir,
+                      inception_weights=args.inception_weights, download=not args.no_download,
+                      show_progress=not args.no_progress, **settings)
+    print(result.summary())
+    for kind, path in result.files.items():
+        print(f"  {kind:32s} {path}")
+    print("seconds per task: " + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from gaekit import __version__
 
     parser = argparse.ArgumentParser(prog="gaekit", description="Generative autoencoders: train, sample, evaluate.")
     parser.add_argument("--version", action="version", version=f"gaekit {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,train,generate}")
+    sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="train a VAE and an AE, write reconstructions, samples and metrics",
                           description="Train a VAE and an AE on real data (scikit-learn's bundled digits by "
@@ -232,6 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--training-config", help="JSON file of TrainerConfig fields")
     train.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="model config field (value parsed as JSON when possible); repeatable")
+    train.add_argument("--net", default="mlp", choices=["mlp", "conv", "convnet", "resnet"],
+                       help="encoder/decoder: the default MLP, a convolutional net for any image size, or the "
+                            "paper's ConvNet / ResNet (Appendix C; MNIST, CIFAR-10, CelebA shapes) "
+                            "(default: %(default)s)")
     train.add_argument("--latent-dim", type=int)
     train.add_argument("--reconstruction-loss", choices=["mse", "bce"])
     train.add_argument("--epochs", type=int, help="num_epochs")
@@ -260,6 +304,42 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     gen.add_argument("--output-dir", default="gaekit_samples", help="default: %(default)s")
     gen.set_defaults(func=cmd_generate)
+
+    ev = sub.add_parser("evaluate", help="run the benchmark's evaluation tasks on a trained model folder",
+                        description="Load a saved model folder and run the evaluation tasks of the Pythae "
+                                    "benchmark (Section 4.2) on a dataset's train/validation/test splits: "
+                                    "reconstruction (per-pixel MSE, FID), generation (FID, IS), classification "
+                                    "(linear probe), clustering (k-means), interpolation (PNG grids) and the "
+                                    "importance-sampled NLL of variational models. Writes metrics.json and the "
+                                    "PNG grids to --out.")
+    ev.add_argument("model_dir", help="a saved model folder (e.g. .../final_model)")
+    _add_data_args(ev)
+    ev.add_argument("--tasks", default="reconstruction,generation,classification,clustering,interpolation,nll",
+                    help="comma-separated tasks (default: all)")
+    ev.add_argument("--sampler", default="normal",
+                    help="comma-separated samplers for the generation task: normal, gmm, vamp, maf, iaf, two_stage or "
+                         "registered sampler class names (default: %(default)s); fitted on the train split")
+    ev.add_argument("--sampler-config", help="JSON file of sampler config fields (applied to every sampler)")
+    ev.add_argument("--n-components", type=int, default=None, help="GMM components (the config's default: 10)")
+    ev.add_argument("--extractor", default="auto",
+                    help="FID/IS feature extractor: auto (Inception-v3 when its weights are here, else the "
+                         "dataset's classifier), inception-v3, mnist-classifier, fashion-mnist-classifier, "
+                         "digits-classifier or none (default: %(default)s)")
+    ev.add_argument("--inception-weights", metavar="PATH",
+                    help="the FID Inception weights (pt_inception-2015-12-05-6726825d.pth or its .safetensors)")
+    ev.add_argument("--no-download", action="store_true", help="never download the Inception weights")
+    ev.add_argument("--cache-dir", help="gaekit cache folder (default: $GAEKIT_CACHE_DIR or ~/.cache/gaekit)")
+    ev.add_argument("--config", help="JSON file of EvaluationConfig fields")
+    ev.add_argument("--classification-runs", type=int, help="linear classifier runs (default: 20)")
+    ev.add_argument("--clustering-runs", type=int, help="k-means runs (default: 100)")
+    ev.add_argument("--num-samples", type=int, help="generated samples per sampler (default: the test-set size)")
+    ev.add_argument("--nll-samples", type=int, help="importance samples per image for the NLL (default: 100)")
+    ev.add_argument("--nll-num-test", type=int, help="test images for the NLL (default: all)")
+    ev.add_argument("--batch-size", type=int, help="default: 500")
+    ev.add_argument("--seed", type=int, help="default: 0")
+    ev.add_argument("--out", default="gaekit_eval", help="output folder (default: %(default)s)")
+    ev.add_argument("--no-progress", action="store_true", help="no progress bars")
+    ev.set_defaults(func=cmd_evaluate)
     return parser
 
 

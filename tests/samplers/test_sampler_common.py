@@ -31,6 +31,10 @@ N_TRAIN = 40
 # Small valid config kwargs per sampler (default: the sampler's default config).
 SAMPLER_KWARGS: dict[str, dict] = {
     "GaussianMixtureSampler": {"n_components": 3},
+    # trained latent density models: small networks, two quiet epochs
+    "MAFSampler": {"hidden_size": 16, "num_epochs": 2, "show_progress": False},
+    "IAFSampler": {"hidden_size": 16, "num_epochs": 2, "show_progress": False},
+    "TwoStageVAESampler": {"hidden_dims": (32, 32), "num_epochs": 2, "show_progress": False},
 }
 
 SAMPLER_NAMES = SAMPLERS.names()

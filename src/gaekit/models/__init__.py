@@ -24,6 +24,10 @@ from gaekit.models.wae_mmd import WAE_MMD, WAE_MMD_Config
 from gaekit.models.rae_l2 import RAE_L2, RAE_L2_Config
 from gaekit.models.rae_gp import RAE_GP, RAE_GP_Config
 
+# flow posteriors
+from gaekit.models.vae_lin_nf import VAE_LinNF, VAE_LinNFConfig
+from gaekit.models.vae_iaf import VAE_IAF, VAE_IAFConfig
+
 __all__ = [
     "MODELS", "AutoModel", "BaseAE", "BaseAEConfig", "ModelOutput", "StepContext",
     "AE", "AEConfig", "VAE", "VAEConfig",
@@ -32,4 +36,5 @@ __all__ = [
     "IWAE", "IWAEConfig", "MIWAE", "MIWAEConfig", "CIWAE", "CIWAEConfig", "PIWAE", "PIWAEConfig",
     "VAMP", "VAMPConfig", "InfoVAE_MMD", "InfoVAE_MMD_Config", "WAE_MMD", "WAE_MMD_Config",
     "RAE_L2", "RAE_L2_Config", "RAE_GP", "RAE_GP_Config",
+    "VAE_LinNF", "VAE_LinNFConfig", "VAE_IAF", "VAE_IAFConfig",
 ]

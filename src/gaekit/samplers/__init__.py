@@ -10,11 +10,16 @@ from gaekit.samplers.base import (
     sampler_for_config,
 )
 from gaekit.samplers.gmm import GaussianMixtureSampler, GaussianMixtureSamplerConfig
+from gaekit.samplers.iaf import IAFSampler, IAFSamplerConfig
+from gaekit.samplers.maf import MAFSampler, MAFSamplerConfig
 from gaekit.samplers.normal import NormalSampler, NormalSamplerConfig
+from gaekit.samplers.two_stage import TwoStageVAESampler, TwoStageVAESamplerConfig
 from gaekit.samplers.vamp import VAMPSampler, VAMPSamplerConfig
 
 __all__ = [
     "SAMPLERS", "BaseSampler", "BaseSamplerConfig", "GaussianMixtureSampler", "GaussianMixtureSamplerConfig",
     "NormalSampler", "NormalSamplerConfig", "SamplerNotFittedError", "embed_dataset", "sampler_for_config",
     "VAMPSampler", "VAMPSamplerConfig",
+    "IAFSampler", "IAFSamplerConfig", "MAFSampler", "MAFSamplerConfig", "TwoStageVAESampler",
+    "TwoStageVAESamplerConfig",
 ]

@@ -1,0 +1,210 @@
+"""Feature extractors for FID and IS: a small wrapper, the ``EXTRACTORS`` registry, and the cache folder.
+
+A feature extractor maps a batch of images in data space (``(N, C, H, W)`` floats in [0, 1]) to
+pool features (for the Fréchet distance) and, optionally, class logits (for the Inception Score).
+Three kinds are available:
+
+- ``"inception-v3"``: the FID Inception-v3 (:mod:`gaekit.metrics.inception`), the standard one
+  (its metrics are named ``fid`` and ``is``);
+- ``"<dataset>-classifier"`` (``"mnist-classifier"``, ``"fashion-mnist-classifier"``,
+  ``"digits-classifier"``): a small CNN trained on that dataset
+  (:mod:`gaekit.metrics.classifier`); metrics ``fid_mnist_classifier``,
+  ``is_mnist_classifier``, ... so they are never taken for Inception numbers;
+- any ``torch.nn.Module`` given by the user, wrapped in :class:`FeatureExtractor`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from gaekit.errors import ConfigError, DataError, GaekitError
+from gaekit.registry import Registry
+
+__all__ = ["EXTRACTORS", "ExtractorUnavailableError", "FeatureExtractor", "cache_dir", "resolve_extractor"]
+
+
+class ExtractorUnavailableError(GaekitError, RuntimeError):
+    """A feature extractor cannot be built here (weights missing and not downloadable, data missing)."""
+
+
+def cache_dir() -> Path:
+    """gaekit's user cache folder: ``$GAEKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/gaekit``, else
+    ``~/.cache/gaekit``. Extractor weights live in its ``metrics/`` subfolder."""
+    env = os.environ.get("GAEKIT_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "gaekit"
+
+
+class FeatureExtractor:
+    """A network that maps images to features (and logits), with the name its metrics carry.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Called on float32 image batches ``(N, C, H, W)`` with values in [0, 1], in eval mode
+        without gradients. Returns either a ``(N, D)`` tensor of features, or a tuple
+        ``(features (N, D), logits (N, K))``; logits enable the Inception Score.
+    name : str, default "custom"
+        Suffix of the metric names: ``fid_<name>`` and ``is_<name>``; the name ``"inception"``
+        gives the standard names ``fid`` and ``is``.
+    input_shape : tuple of int, optional
+        Shape of one image the module accepts; checked before extraction when given.
+    description : str, optional
+        Recorded in evaluation results.
+    """
+
+    def __init__(self, module: nn.Module, name: str = "custom", input_shape: tuple[int, ...] | None = None,
+                 description: str = ""):
+        if not isinstance(module, nn.Module):
+            raise ConfigError(f"a feature extractor needs a torch.nn.Module; got {type(module).__name__}")
+        if not isinstance(name, str) or not name.replace("_", "").isalnum():
+            raise ConfigError(f"extractor name={name!r} is invalid: expected letters, digits and '_'")
+        self.module = module
+        self.name = name
+        self.input_shape = None if input_shape is None else tuple(int(s) for s in input_shape)
+        self.description = description
+
+    @property
+    def fid_key(self) -> str:
+        """Name of the FID metric computed with this extractor."""
+        return "fid" if self.name == "inception" else f"fid_{self.name}"
+
+    @property
+    def is_key(self) -> str:
+        """Name of the Inception-Score metric computed with this extractor."""
+        return "is" if self.name == "inception" else f"is_{self.name}"
+
+    def to(self, device: str | torch.device) -> FeatureExtractor:
+        self.module.to(device)
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        for tensor in self.module.parameters():
+            return tensor.device
+        for tensor in self.module.buffers():
+            return tensor.device
+        return torch.device("cpu")
+
+    def check_shape(self, shape: tuple[int, ...]) -> None:
+        """Raise ``DataError`` when images of ``shape`` do not fit this extractor."""
+        if self.input_shape is not None and tuple(shape) != self.input_shape:
+            raise DataError(
+                f"the {self.name!r} feature extractor takes images of shape {self.input_shape}; the data has "
+                f"{tuple(shape)} (choose another extractor, e.g. 'inception-v3' or your own nn.Module)"
+            )
+
+    def __call__(self, images: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Features (and logits or None) of one batch, as float32 tensors on the CPU."""
+        self.check_shape(tuple(images.shape[1:]))
+        was_training = self.module.training
+        self.module.eval()
+        try:
+            with torch.no_grad():
+                out = self.module(images.to(self.device, torch.float32))
+        finally:
+            self.module.train(was_training)
+        feats, logits = (out if isinstance(out, (tuple, list)) else (out, None))[:2]
+        feats = feats.reshape(feats.shape[0], -1).to("cpu", torch.float32)
+        logits = None if logits is None else logits.reshape(logits.shape[0], -1).to("cpu", torch.float32)
+        return feats, logits
+
+    def extract(self, batches: Iterable[Tensor], progress: Callable[[int], None] | None = None
+                ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Features ``(N, D)`` and logits ``(N, K)`` (or None) of every batch, concatenated (float64)."""
+        feats, logits = [], []
+        for batch in batches:
+            f, lg = self(batch)
+            feats.append(f)
+            logits.append(lg)
+            if progress is not None:
+                progress(len(batch))
+        if not feats:
+            raise DataError("no images to extract features from")
+        f_all = torch.cat(feats).double().numpy()
+        l_all = None if any(lg is None for lg in logits) else torch.cat(logits).double().numpy()
+        return f_all, l_all
+
+    def __repr__(self) -> str:
+        return f"FeatureExtractor(name={self.name!r}, module={type(self.module).__name__})"
+
+
+# A factory per name; called with keyword arguments (cache_dir, data_dir, weights, download, ...),
+# ignoring those it does not use.
+EXTRACTORS: Registry[Callable[..., FeatureExtractor]] = Registry("feature extractor")
+
+
+def resolve_extractor(spec: Any, *, input_shape: tuple[int, ...] | None = None, dataset: str | None = None,
+                      **kwargs: Any) -> FeatureExtractor | None:
+    """Turn an extractor argument into a :class:`FeatureExtractor` (or None for no FID/IS).
+
+    Parameters
+    ----------
+    spec : FeatureExtractor, nn.Module, str or None
+        A ready extractor; a user module (wrapped, metrics named ``fid_custom``/``is_custom``);
+        a registered name (:data:`EXTRACTORS`); ``"none"`` or ``None`` for none; or ``"auto"``:
+        the Inception-v3 when its weights are already on this machine (no download), else the
+        domain classifier of ``dataset`` when one is registered (``"<dataset>-classifier"``),
+        else the MNIST classifier for 1x28x28 images.
+    input_shape : tuple of int, optional
+        Shape of the images to be scored (used by ``"auto"`` and checked against the extractor).
+    dataset : str, optional
+        Name of the evaluated dataset (``"mnist"``, ``"digits"``, ...), used by ``"auto"``.
+    **kwargs
+        Passed to registered factories: ``cache_dir``, ``data_dir``, ``weights`` (Inception
+        weights file), ``download``, ``show_progress``.
+
+    Raises
+    ------
+    ConfigError
+        Unknown name, or ``"auto"`` with no usable extractor.
+    ExtractorUnavailableError
+        When the chosen extractor's weights or training data cannot be obtained.
+    """
+    if spec is None or (isinstance(spec, str) and spec.lower() == "none"):
+        return None
+    if isinstance(spec, FeatureExtractor):
+        extractor = spec
+    elif isinstance(spec, nn.Module):
+        extractor = FeatureExtractor(spec, name="custom", description=f"user module {type(spec).__name__}")
+    elif isinstance(spec, str):
+        name = spec.strip().lower().replace("_", "-")
+        if name == "auto":
+            name = _auto_name(input_shape, dataset, kwargs)
+        extractor = EXTRACTORS.get(name)(**kwargs)
+    else:
+        raise ConfigError(
+            f"extractor={spec!r} is invalid: expected 'auto', 'none', a registered name "
+            f"({', '.join(EXTRACTORS.names())}), a FeatureExtractor or a torch.nn.Module"
+        )
+    if input_shape is not None:
+        extractor.check_shape(tuple(input_shape))
+    return extractor
+
+
+def _auto_name(input_shape: tuple[int, ...] | None, dataset: str | None, kwargs: dict[str, Any]) -> str:
+    from gaekit.metrics.inception import find_inception_weights
+
+    if find_inception_weights(kwargs.get("weights"), kwargs.get("cache_dir")) is not None:
+        return "inception-v3"
+    if dataset is not None:
+        candidate = f"{dataset.strip().lower().replace('_', '-')}-classifier"
+        if candidate in EXTRACTORS:
+            return candidate
+    if input_shape is not None and tuple(input_shape) == (1, 28, 28):
+        return "mnist-classifier"
+    raise ConfigError(
+        f"no feature extractor for FID/IS fits images of shape {input_shape} here: the FID Inception-v3 "
+        "weights are not on this machine and no domain classifier is registered for "
+        f"dataset={dataset!r}; pass extractor='inception-v3' (downloads the weights once), a registered "
+        f"name ({', '.join(EXTRACTORS.names())}), your own torch.nn.Module, or 'none' to skip FID/IS"
+    )
