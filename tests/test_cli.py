@@ -139,3 +139,26 @@ def _small_mnist_npz(tmp_path, mnist_dir):
     path = tmp_path / "mnist_small.npz"
     np.savez(path, train=train.data[:400].numpy(), validation=val.data[:100].numpy())
     return path
+
+
+@pytest.mark.parametrize("sampler", ["maf", "iaf", "two_stage"])
+def test_generate_with_the_fitted_flow_and_two_stage_samplers(sampler, tmp_path, trained_digits_vae):
+    config = tmp_path / "sampler.json"
+    fields = {"num_epochs": 2, "show_progress": False, "batch_size": 64}
+    fields |= {"hidden_dims": [32, 32]} if sampler == "two_stage" else {"hidden_size": 16, "n_hidden_in_made": 1}
+    config.write_text(json.dumps(fields))
+    out = tmp_path / "samples"
+    assert main(["generate", str(trained_digits_vae), "--sampler", sampler, "--sampler-config", str(config),
+                 "--num-samples", "6", "--output-dir", str(out)]) == 0
+    from gaekit.serialization import load_tensors
+
+    samples = load_tensors(out / "samples.safetensors")["samples"]
+    assert samples.shape == (6, 1, 8, 8) and bool(samples.isfinite().all())
+
+
+@pytest.fixture(scope="module")
+def trained_digits_vae(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("runs")
+    assert main(["train", "--model", "VAE", "--epochs", "2", "--output-dir", str(runs), "--no-progress"]) == 0
+    (model_dir,) = runs.glob("VAE_training_*/final_model")
+    return model_dir

@@ -45,3 +45,12 @@ def test_images_the_readme_shows_exist():
     text = (ROOT / "README.md").read_text()
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert images and all((ROOT / path).is_file() for path in images)
+
+
+def test_every_flow_is_in_the_readme():
+    from gaekit.flows import FLOWS
+
+    text = (ROOT / "README.md").read_text()
+    for name in FLOWS.names():
+        flow_cls = FLOWS.get(name)
+        assert f"`{flow_cls.__name__}`" in text
