@@ -249,39 +249,3 @@ def test_msssim_config_refuses_bad_values():
         MSSSIM_VAEConfig(input_dim=(1, 8, 8), window_size=4)
     with pytest.raises(ConfigError, match="input_dim"):
         MSSSIM_VAEConfig(input_dim=(64,))
-
-
-# -- learning on MNIST ----------------------------------------------------------------------------
-
-LEARNING_CONFIGS = {
-    # two epochs: the capacity reaches C after one (the default C=50, warm-up 25 needs a long run)
-    "DisentangledBetaVAE": (DisentangledBetaVAE, DisentangledBetaVAEConfig,
-                            {"reconstruction_loss": "bce", "C": 20.0, "warmup_epoch": 1}),
-    "BetaTCVAE": (BetaTCVAE, BetaTCVAEConfig, {"reconstruction_loss": "bce", "beta": 6.0}),
-    "MSSSIM_VAE": (MSSSIM_VAE, MSSSIM_VAEConfig, {}),
-}
-
-
-@pytest.fixture(scope="module")
-def mnist(mnist_dir):
-    from gaekit.data import load_mnist
-
-    train = load_mnist("train", root=mnist_dir).subset(slice(0, 10_000))
-    test = load_mnist("test", root=mnist_dir).subset(slice(0, 2_000))
-    return train, test
-
-
-@pytest.mark.parametrize("name", list(LEARNING_CONFIGS))
-def test_learns_mnist_reconstructions(name, mnist):
-    from gaekit.trainers import Trainer, TrainerConfig
-
-    train, test = mnist
-    cls, config_cls, kwargs = LEARNING_CONFIGS[name]
-    torch.manual_seed(0)
-    model = cls(config_cls(input_dim=(1, 28, 28), latent_dim=16, **kwargs))
-    Trainer(model, TrainerConfig(output_dir=None, num_epochs=2, batch_size=100, learning_rate=1e-3,
-                                 show_progress=False), train, eval_data=test).train()
-    x = test.as_float()
-    recon_mse = ((model.reconstruct(x) - x) ** 2).mean()
-    mean_image_mse = ((train.as_float().mean(0, keepdim=True) - x) ** 2).mean()
-    assert recon_mse < 0.8 * mean_image_mse
