@@ -151,3 +151,30 @@ def test_registered_networks_are_rebuilt_at_load_without_user_code(net, tmp_path
     loaded = AutoModel.load_from_folder(tmp_path / net)
     x = torch.rand(2, 1, 28, 28)
     assert torch.equal(loaded.reconstruct(x), model.reconstruct(x))
+
+
+class WithCritic(AE):
+    """Test model with an extra network, like the adversarial models."""
+
+    extra_networks = ("discriminator",)
+
+    def default_discriminator(self):
+        return nn.Linear(3, 1)
+
+
+def test_extra_networks_are_built_saved_and_given_again(tmp_path):
+    torch.manual_seed(0)
+    model = WithCritic(AEConfig(input_dim=(1, 8, 8), latent_dim=3))
+    assert isinstance(model.discriminator, nn.Linear) and not model.custom_networks
+    model.save(tmp_path / "default")
+    loaded = WithCritic.load_from_folder(tmp_path / "default")
+    assert torch.equal(loaded.discriminator.weight, model.discriminator.weight)
+
+    custom = WithCritic(AEConfig(input_dim=(1, 8, 8), latent_dim=3), discriminator=nn.Linear(3, 1, bias=False))
+    custom.save(tmp_path / "custom")
+    with pytest.raises(CheckpointError, match="discriminator="):
+        WithCritic.load_from_folder(tmp_path / "custom")
+    again = WithCritic.load_from_folder(tmp_path / "custom", discriminator=nn.Linear(3, 1, bias=False))
+    assert torch.equal(again.discriminator.weight, custom.discriminator.weight)
+    with pytest.raises(Exception, match="critic"):
+        WithCritic(AEConfig(input_dim=(1, 8, 8)), critic=nn.Linear(3, 1))

@@ -278,3 +278,28 @@ def test_any_base_model_trains(tmp_path):
     model = GaussianMean(MeanConfig())
     Trainer(model, _config(tmp_path, num_epochs=30, learning_rate=0.1, batch_size=50), data).train()
     torch.testing.assert_close(model.mean.detach(), data.mean(0), atol=0.05, rtol=0)
+
+
+def test_model_hooks_epoch_end_and_gradients_in_evaluation():
+    calls = []
+
+    class Hooked(AE):
+        config_class = AEConfig
+        needs_grad_in_eval = True
+
+        def on_epoch_end(self, ctx):
+            calls.append(("epoch_end", ctx.epoch))
+
+        def forward(self, batch, ctx=None):
+            if ctx is not None and not ctx.training:
+                calls.append(("eval_grad", torch.is_grad_enabled()))
+            return super().forward(batch, ctx)
+
+    torch.manual_seed(0)
+    trainer = Trainer(Hooked(AEConfig(input_dim=(1, 8, 8), latent_dim=3)), _config(num_epochs=2), _data(32),
+                      eval_data=_data(8))
+    before = [p.detach().clone() for p in trainer.model.parameters()]
+    trainer.evaluate()
+    assert all(torch.equal(a, b) for a, b in zip(before, trainer.model.parameters()))
+    trainer.train()
+    assert ("epoch_end", 0) in calls and ("epoch_end", 1) in calls and ("eval_grad", True) in calls

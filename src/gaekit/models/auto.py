@@ -22,5 +22,6 @@ class AutoModel:
 
     @staticmethod
     def load_from_folder(folder: str | Path, encoder: nn.Module | None = None,
-                         decoder: nn.Module | None = None) -> BaseAE:
-        return BaseAE.load_from_folder(folder, encoder=encoder, decoder=decoder)
+                         decoder: nn.Module | None = None, **networks: nn.Module | None) -> BaseAE:
+        """Load any saved model; custom networks (encoder, decoder, discriminator, ...) are given again."""
+        return BaseAE.load_from_folder(folder, encoder=encoder, decoder=decoder, **networks)

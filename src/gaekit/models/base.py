@@ -145,9 +145,20 @@ class BaseModel(nn.Module):
     def forward(self, batch: Any, ctx: StepContext | None = None) -> ModelOutput:  # pragma: no cover
         raise NotImplementedError
 
+    # models whose loss needs autograd even in evaluation (e.g. leapfrog steps using the gradient
+    # of a log-density) set this; the trainer then evaluates with gradients enabled
+    needs_grad_in_eval: ClassVar[bool] = False
+
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         """Parameters per optimizer group; one group ``"model"`` unless a model needs several."""
         return {"model": list(self.parameters())}
+
+    def on_epoch_end(self, ctx: StepContext) -> None:
+        """Called by the trainer after each epoch's last step, before evaluation (default: nothing).
+
+        Models that rebuild state from what they saw during the epoch (e.g. RHVAE's metric) do it
+        here; keep such state in registered buffers so that checkpoints restore it.
+        """
 
     def load_weights(self, state: dict[str, Tensor], source: str = "checkpoint") -> None:
         """``load_state_dict`` that reports missing/unexpected/mis-shaped keys as ``CheckpointError``."""
@@ -174,14 +185,27 @@ class BaseAE(BaseModel):
 
     config_class: ClassVar[type[BaseAEConfig]] = BaseAEConfig
     variational: ClassVar[bool] = False
+    # networks beyond encoder and decoder (e.g. ("discriminator",)): each is a constructor keyword,
+    # built by ``default_<name>()`` when not given, saved and loaded like the encoder and decoder
+    extra_networks: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, model_config: BaseAEConfig, encoder: nn.Module | None = None,
-                 decoder: nn.Module | None = None):
+                 decoder: nn.Module | None = None, **networks: nn.Module | None):
         super().__init__(model_config)
-        self.uses_custom_encoder = encoder is not None
-        self.uses_custom_decoder = decoder is not None
-        self.encoder = encoder if encoder is not None else self.default_encoder()
-        self.decoder = decoder if decoder is not None else self.default_decoder()
+        unknown = sorted(set(networks) - set(self.extra_networks))
+        if unknown:
+            raise ConfigError(f"{type(self).__name__} takes no network(s) {unknown}; its networks are "
+                              f"{['encoder', 'decoder', *self.extra_networks]}")
+        given = {"encoder": encoder, "decoder": decoder, **networks}
+        self.custom_networks = {part for part, module in given.items() if module is not None}
+        for part in self.network_names():
+            module = given.get(part)
+            setattr(self, part, module if module is not None else getattr(self, f"default_{part}")())
+
+    @classmethod
+    def network_names(cls) -> tuple[str, ...]:
+        """``("encoder", "decoder", *extra_networks)``."""
+        return ("encoder", "decoder", *cls.extra_networks)
 
     # -- networks -------------------------------------------------------------------
     @property
@@ -276,18 +300,23 @@ class BaseAE(BaseModel):
             write_json(tmp / "gaekit.json", {
                 **library_metadata(),
                 "model_name": self.model_config.name,
-                "custom_encoder": _qualname(self.encoder) if self.uses_custom_encoder else None,
-                "custom_decoder": _qualname(self.decoder) if self.uses_custom_decoder else None,
-                "encoder_network": getattr(self.encoder, "network_spec", None),
-                "decoder_network": getattr(self.decoder, "network_spec", None),
+                **{f"custom_{part}": _qualname(getattr(self, part)) if part in self.custom_networks else None
+                   for part in self.network_names()},
+                **{f"{part}_network": getattr(getattr(self, part), "network_spec", None)
+                   for part in self.network_names()},
                 "sha256": {"model.safetensors": digest},
             })
         return folder
 
     @classmethod
     def load_from_folder(cls, folder: str | Path, encoder: nn.Module | None = None,
-                         decoder: nn.Module | None = None) -> BaseAE:
-        """Rebuild a model saved with ``save``; pass the custom encoder/decoder it was trained with."""
+                         decoder: nn.Module | None = None, **networks: nn.Module | None) -> BaseAE:
+        """Rebuild a model saved with ``save``; pass the custom networks it was trained with.
+
+        Networks built by ``gaekit.nn.create_network`` are rebuilt from the folder; other custom
+        networks (encoder, decoder, or a model's extra networks such as a discriminator) must be
+        given again as instances, and their saved weights are loaded into them.
+        """
         folder = Path(folder)
         meta = read_folder_metadata(folder, "gaekit.json", "model", "model_name")
         name = meta["model_name"]
@@ -296,10 +325,11 @@ class BaseAE(BaseModel):
                 f"{folder} holds a {name!r} model; load it with AutoModel or {name}.load_from_folder"
             )
         model_cls = MODELS.get(name) if cls is BaseAE else cls
-        encoder = encoder if encoder is not None else _registered_network(meta.get("encoder_network"))
-        decoder = decoder if decoder is not None else _registered_network(meta.get("decoder_network"))
-        for part, given in (("encoder", encoder), ("decoder", decoder)):
-            if meta.get(f"custom_{part}") and given is None:
+        given = {"encoder": encoder, "decoder": decoder, **networks}
+        for part in model_cls.network_names():
+            if given.get(part) is None:
+                given[part] = _registered_network(meta.get(f"{part}_network"))
+            if meta.get(f"custom_{part}") and given[part] is None:
                 raise CheckpointError(
                     f"{folder} was saved with a custom {part} ({meta[f'custom_{part}']}); gaekit stores no "
                     f"pickled code, so pass an instance again: load_from_folder(path, {part}=...)"
@@ -308,7 +338,7 @@ class BaseAE(BaseModel):
             config = model_cls.config_class.from_json(folder / "config.json")
         except ConfigError as err:
             raise CheckpointError(f"{folder}/config.json is invalid: {err}") from None
-        model = model_cls(config, encoder=encoder, decoder=decoder)
+        model = model_cls(config, **given)
         state = load_tensors(folder / "model.safetensors", meta.get("sha256", {}).get("model.safetensors"))
         model.load_weights(state, source=str(folder))
         return model

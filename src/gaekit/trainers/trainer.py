@@ -304,6 +304,9 @@ class Trainer:
     def _end_epoch(self) -> None:
         state = self.state
         self._safe_to_checkpoint = False
+        self.model.on_epoch_end(StepContext(epoch=state.epoch, global_step=state.global_step,
+                                            num_epochs=self.config.num_epochs, dataset_size=self.dataset_size,
+                                            training=True))
         steps = max(state.step_in_epoch, 1)
         record: dict[str, Any] = {"epoch": state.epoch + 1, "global_step": state.global_step}
         record.update({f"train_{k}": v.item() / steps for k, v in self._epoch_sums.items()})
@@ -335,12 +338,12 @@ class Trainer:
         if self.config.steps_saving and state.epoch % self.config.steps_saving == 0:
             self.save_checkpoint(f"checkpoint_epoch_{state.epoch}")
 
-    @torch.no_grad()
     def evaluate(self, data: Any = None) -> dict[str, float]:
         """Mean loss and loss terms over ``data`` (default: the eval data), per sample.
 
         Runs in eval mode with a fixed noise seed, so epochs are compared on the same draws
-        and the training random stream is left untouched.
+        and the training random stream is left untouched; without gradients unless the model
+        declares ``needs_grad_in_eval`` (parameters are never updated here).
         """
         dataset = self.eval_dataset if data is None else as_dataset(data)
         if dataset is None:
@@ -350,7 +353,7 @@ class Trainer:
         sums: dict[str, Tensor] = {}
         count = 0
         devices = [self.device] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
+        with torch.random.fork_rng(devices=devices), torch.set_grad_enabled(self.model.needs_grad_in_eval):
             torch.manual_seed(self.config.seed + 1)
             batch_size = self.config.eval_batch_size or self.config.batch_size
             for batch in iterate_batches(dataset, batch_size, shuffle=False, generator=None, device=self.device):
@@ -397,7 +400,7 @@ class Trainer:
             "trainer": asdict(self.state),
             "model_name": self.model.model_config.name,
             "networks": {part: getattr(getattr(self.model, part, None), "network_spec", None)
-                         for part in ("encoder", "decoder")},
+                         for part in getattr(self.model, "network_names", tuple)()},
             "optimizers": {g: opt.state_dict() for g, opt in self.optimizers.items()},
             "schedulers": {g: s.state_dict() for g, s in self.schedulers.items() if s is not None},
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
@@ -464,11 +467,13 @@ class Trainer:
     def from_checkpoint(cls, checkpoint_dir: str | Path, train_data: Any, eval_data: Any = None,
                         encoder: nn.Module | None = None, decoder: nn.Module | None = None,
                         callbacks: Iterable[TrainerCallback] | None = None,
-                        training_config: TrainerConfig | None = None) -> Trainer:
+                        training_config: TrainerConfig | None = None,
+                        networks_given: dict[str, nn.Module] | None = None) -> Trainer:
         """Rebuild model and trainer from a checkpoint folder alone (configs included), ready to ``train()``.
 
         Networks made by ``gaekit.nn.create_network`` are rebuilt from the checkpoint; other custom
-        networks must be passed as ``encoder``/``decoder``.
+        networks must be passed as ``encoder``/``decoder`` or, for a model's extra networks (e.g. a
+        discriminator), in ``networks_given``.
         """
         from gaekit.models.base import MODELS, _registered_network
         from gaekit.serialization import read_json
@@ -478,10 +483,12 @@ class Trainer:
         model_config = read_json(checkpoint_dir / "config.json", "not a gaekit training checkpoint")
         networks = read_json(checkpoint_dir / STATE_FILE, "not a gaekit training checkpoint").get("state", {})
         networks = networks.get("networks", {}) if isinstance(networks, dict) else {}
-        encoder = encoder if encoder is not None else _registered_network(networks.get("encoder"))
-        decoder = decoder if decoder is not None else _registered_network(networks.get("decoder"))
         model_cls = MODELS.get(model_config.get("name", "?"))
-        model = model_cls(model_cls.config_class.from_dict(model_config), encoder=encoder, decoder=decoder)
+        given = {"encoder": encoder, "decoder": decoder, **(networks_given or {})}
+        for part in model_cls.network_names():
+            if given.get(part) is None:
+                given[part] = _registered_network(networks.get(part))
+        model = model_cls(model_cls.config_class.from_dict(model_config), **given)
         if training_config is None:
             training_config = TrainerConfig.from_json(checkpoint_dir / "training_config.json")
         trainer = cls(model, training_config, train_data, eval_data, callbacks)
