@@ -28,6 +28,10 @@ from gaekit.models.rae_gp import RAE_GP, RAE_GP_Config
 from gaekit.models.vae_lin_nf import VAE_LinNF, VAE_LinNFConfig
 from gaekit.models.vae_iaf import VAE_IAF, VAE_IAFConfig
 
+# adversarial and discrete-latent models
+
+# geometric and Hamiltonian models
+
 __all__ = [
     "MODELS", "AutoModel", "BaseAE", "BaseAEConfig", "ModelOutput", "StepContext",
     "AE", "AEConfig", "VAE", "VAEConfig",
