@@ -11,6 +11,8 @@ from gaekit.models import MODELS
 # Extra config fields some registered models need to build at test size; a model not listed
 # here is built with input_dim and latent_dim only.
 TINY_MODEL_KWARGS: dict[str, dict] = {
+    # adversarial models: a small FactorVAE discriminator
+    "FactorVAE": {"discriminator_hidden_dim": 16, "discriminator_num_layers": 2},
     # importance-weighted family: small K (number_samples) and M (number_gradient_estimates)
     "IWAE": {"number_samples": 3},
     "MIWAE": {"number_samples": 2, "number_gradient_estimates": 2},
@@ -23,6 +25,11 @@ TINY_MODEL_KWARGS: dict[str, dict] = {
     # flow posteriors: both linear flow kinds; small MADEs
     "VAE_LinNF": {"flows": ("Planar", "Radial")},
     "VAE_IAF": {"hidden_size": 16, "n_hidden_in_made": 2},
+    # geometric and Hamiltonian models: a small metric network
+    "RHVAE": {"metric_hidden_dim": 16},
+    # discrete-latent models: a small codebook of 1-d codes (divides any latent_dim)
+    "VQVAE": {"num_embeddings": 8, "embedding_dim": 1},
+    "HRQVAE": {"num_embeddings": 4, "embedding_dim": 1, "num_levels": 2},
 }
 
 

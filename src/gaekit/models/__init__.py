@@ -29,8 +29,17 @@ from gaekit.models.vae_lin_nf import VAE_LinNF, VAE_LinNFConfig
 from gaekit.models.vae_iaf import VAE_IAF, VAE_IAFConfig
 
 # adversarial and discrete-latent models
+from gaekit.models.adversarial_ae import Adversarial_AE, Adversarial_AE_Config
+from gaekit.models.factor_vae import FactorVAE, FactorVAEConfig
+from gaekit.models.vaegan import VAEGAN, VAEGANConfig
+from gaekit.models.vq_vae import VQVAE, VQVAEConfig
+from gaekit.models.hrq_vae import HRQVAE, HRQVAEConfig
 
 # geometric and Hamiltonian models
+from gaekit.models.svae import SVAE, SVAEConfig
+from gaekit.models.poincare_vae import PoincareVAE, PoincareVAEConfig
+from gaekit.models.hvae import HVAE, HVAEConfig
+from gaekit.models.rhvae import RHVAE, RHVAEConfig
 
 __all__ = [
     "MODELS", "AutoModel", "BaseAE", "BaseAEConfig", "ModelOutput", "StepContext",
@@ -41,4 +50,7 @@ __all__ = [
     "VAMP", "VAMPConfig", "InfoVAE_MMD", "InfoVAE_MMD_Config", "WAE_MMD", "WAE_MMD_Config",
     "RAE_L2", "RAE_L2_Config", "RAE_GP", "RAE_GP_Config",
     "VAE_LinNF", "VAE_LinNFConfig", "VAE_IAF", "VAE_IAFConfig",
+    "Adversarial_AE", "Adversarial_AE_Config", "FactorVAE", "FactorVAEConfig", "VAEGAN", "VAEGANConfig",
+    "VQVAE", "VQVAEConfig", "HRQVAE", "HRQVAEConfig",
+    "SVAE", "SVAEConfig", "PoincareVAE", "PoincareVAEConfig", "HVAE", "HVAEConfig", "RHVAE", "RHVAEConfig",
 ]

@@ -181,3 +181,40 @@ def minibatch_log_weights(batch_size: int, dataset_size: int, stratified: bool) 
     weights[rows, (rows + 1) % m] = (n - m + 1) / (n * (m - 1))
     weights[rows, rows] = 1.0 / n
     return weights.log().float()
+
+
+# -- adversarial models (Adversarial_AE, FactorVAE, VAEGAN) ---------------------------------------------
+
+
+def bce_with_logits_target(logits: Tensor, target: float) -> Tensor:
+    """Per-sample ``-log D`` (``target=1``) or ``-log(1 - D)`` (``target=0``) for ``D = sigmoid(logits)``.
+
+    ``logits`` of shape ``(B, 1)`` or ``(B,)``; returns ``(B,)``. The GAN objective of Goodfellow et al.
+    (2014, arXiv:1406.2661, Eq. 1) written as binary cross-entropies, computed stably from logits.
+    """
+    logits = logits.reshape(logits.shape[0], -1).sum(1)
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, float(target)), reduction="none")
+
+
+def permute_dims(z: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """Permute each latent dimension independently across the batch (Kim and Mnih 2018,
+    arXiv:1802.05983, Algorithm 1): column ``j`` of the result is ``z[pi_j, j]`` for its own random
+    permutation ``pi_j`` of the batch. Samples of ``prod_j q(z_j)`` from samples of ``q(z)``; ``(B, L)``.
+    """
+    b, dims = z.shape
+    if generator is None:
+        keys = torch.rand(b, dims, device=z.device)
+    else:
+        keys = torch.rand(b, dims, generator=generator, device=generator.device).to(z.device)
+    return torch.gather(z, 0, keys.argsort(dim=0))
+
+
+# -- Hamiltonian flows (HVAE, RHVAE, RHVAESampler) -------------------------------------------------
+
+
+def tempering_sqrt_beta(k: int, n_steps: int, sqrt_beta_zero: Tensor | float) -> Tensor | float:
+    """``sqrt(beta_k)`` of the quadratic tempering schedule of Caterini et al. (2018, arXiv:1805.11328,
+    Sec. 4): ``1 / sqrt(beta_k) = (1 - 1 / sqrt(beta_0)) k^2 / K^2 + 1 / sqrt(beta_0)``, so that
+    ``beta_0`` is the initial inverse temperature and ``beta_K = 1``."""
+    inv = 1.0 / sqrt_beta_zero
+    return 1.0 / ((1.0 - inv) * (k / n_steps) ** 2 + inv)

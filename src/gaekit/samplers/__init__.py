@@ -10,9 +10,13 @@ from gaekit.samplers.base import (
     sampler_for_config,
 )
 from gaekit.samplers.gmm import GaussianMixtureSampler, GaussianMixtureSamplerConfig
+from gaekit.samplers.hypersphere import HypersphereUniformSampler, HypersphereUniformSamplerConfig
 from gaekit.samplers.iaf import IAFSampler, IAFSamplerConfig
 from gaekit.samplers.maf import MAFSampler, MAFSamplerConfig
 from gaekit.samplers.normal import NormalSampler, NormalSamplerConfig
+from gaekit.samplers.pixelcnn import PixelCNNSampler, PixelCNNSamplerConfig
+from gaekit.samplers.poincare import PoincareDiskSampler, PoincareDiskSamplerConfig
+from gaekit.samplers.rhvae import RHVAESampler, RHVAESamplerConfig
 from gaekit.samplers.two_stage import TwoStageVAESampler, TwoStageVAESamplerConfig
 from gaekit.samplers.vamp import VAMPSampler, VAMPSamplerConfig
 
@@ -22,4 +26,8 @@ __all__ = [
     "VAMPSampler", "VAMPSamplerConfig",
     "IAFSampler", "IAFSamplerConfig", "MAFSampler", "MAFSamplerConfig", "TwoStageVAESampler",
     "TwoStageVAESamplerConfig",
+    "PixelCNNSampler", "PixelCNNSamplerConfig",
 ]
+__all__ += ["HypersphereUniformSampler", "HypersphereUniformSamplerConfig", "PoincareDiskSampler",
+            "PoincareDiskSamplerConfig"]
+__all__ += ["RHVAESampler", "RHVAESamplerConfig"]
