@@ -162,3 +162,22 @@ def trained_digits_vae(tmp_path_factory):
     assert main(["train", "--model", "VAE", "--epochs", "2", "--output-dir", str(runs), "--no-progress"]) == 0
     (model_dir,) = runs.glob("VAE_training_*/final_model")
     return model_dir
+
+
+@pytest.mark.parametrize("model, sampler", [("SVAE", "HypersphereUniformSampler"),
+                                            ("PoincareVAE", "PoincareDiskSampler"), ("RHVAE", "RHVAESampler"),
+                                            ("VQVAE", "PixelCNNSampler")])
+def test_generate_with_the_model_specific_samplers(model, sampler, tmp_path):
+    runs = tmp_path / "runs"
+    assert main(["train", "--model", model, "--epochs", "1", "--output-dir", str(runs), "--no-progress"]) == 0
+    (model_dir,) = runs.glob(f"{model}_training_*/final_model")
+    config = tmp_path / "sampler.json"
+    config.write_text(json.dumps({"num_epochs": 1, "show_progress": False} if sampler == "PixelCNNSampler"
+                                 else {"mcmc_steps_nbr": 2, "n_lf": 2} if sampler == "RHVAESampler" else {}))
+    out = tmp_path / "samples"
+    assert main(["generate", str(model_dir), "--sampler", sampler, "--sampler-config", str(config),
+                 "--num-samples", "5", "--output-dir", str(out)]) == 0
+    from gaekit.serialization import load_tensors
+
+    samples = load_tensors(out / "samples.safetensors")["samples"]
+    assert samples.shape == (5, 1, 8, 8) and bool(samples.isfinite().all())
