@@ -220,7 +220,6 @@ def test_pixelcnn_learns_a_deterministic_sequence():
 
 
 # -- learning on MNIST -------------------------------------------------------------------------------------------
-@pytest.mark.slow
 def test_vqvae_uses_most_of_its_codebook_on_mnist(mnist_dir):
     """Seen: 62 of 64 codes used (EMA with data-seeded dead codes), reconstruction 0.53x the mean-image MSE."""
     from gaekit.data import load_mnist
