@@ -54,3 +54,10 @@ def test_every_flow_is_in_the_readme():
     for name in FLOWS.names():
         flow_cls = FLOWS.get(name)
         assert f"`{flow_cls.__name__}`" in text
+
+
+def test_poincare_vae_snippet_runs():
+    (snippet,) = [block for block in _blocks("python") if "PoincareDiskSampler(model)" in block]
+    namespace: dict = {}
+    exec(compile(snippet, "README Poincare VAE snippet", "exec"), namespace)
+    assert namespace["images"].shape == (8, 1, 28, 28) and (namespace["out"].z.norm(dim=-1) < 1).all()

@@ -2,17 +2,27 @@
 Representations with Poincare Variational Auto-Encoders", NeurIPS 2019, arXiv:1901.06033.
 
 Latent space: the Poincare ball ``B^d_c = {z : ||z|| < 1/sqrt(c)}`` of curvature ``-c``
-(``c = curvature``). Posterior: the wrapped normal ``N^W(mu(x), diag(sigma^2(x)))`` (Sec. 3), with
-``mu = exp_0^c(encoder mean)`` (so ``embed`` returns points of the ball) and ``sigma = exp(log_var / 2)``.
-Prior: the wrapped normal ``N^W(0, prior_scale^2 I)``. Objective: the negative ELBO (Sec. 4)
+(``c = curvature``). Posterior and prior are each, by config, one of the two normals of Sec. 3:
+
+- the wrapped normal ``N^W(mu, diag(sigma^2))`` (``gaekit.models._distributions.WrappedNormal``);
+- the Riemannian (maximum-entropy) normal ``N_R(mu, sigma^2)``, density
+  ``exp(-d_c(mu, z)^2 / (2 sigma^2)) / Z(c, sigma)`` (``RiemannianNormal``), isotropic.
+
+The posterior mean is ``mu = exp_0^c(encoder mean)`` (so ``embed`` returns points of the ball); its scale
+is ``sigma = exp(log_var / 2)`` per dimension for the wrapped normal and, for the isotropic Riemannian
+normal, ``sigma = exp(mean(log_var) / 2)`` (the geometric mean of the per-dimension scales). The prior
+is centred at the origin with scale ``prior_scale``. Objective: the negative ELBO (Sec. 4)
 ``L(x) = rec(x, D(z)) + [log q(z|x) - log p(z)]`` with ``z ~ q(z|x)`` reparameterised and the KL
-estimated by Monte Carlo from that one sample; both densities include the Jacobian of the exponential
-map, ``(sqrt(c) r / sinh(sqrt(c) r))^{d-1}`` (``gaekit.models._distributions.WrappedNormal``). The
-decoder takes the ball coordinates ``z`` as input (the paper's gyroplane first layer is not used).
+estimated by Monte Carlo from that one sample, both densities w.r.t. the Riemannian volume of the ball.
+
+Decoder: by default the MLP takes the ball coordinates ``z``; with ``decoder_first_layer="gyroplane"``
+its first linear layer is the gyroplane layer of Sec. 3.2 (``gaekit.nn.gyroplane.GyroplaneLayer``:
+signed distances to learned Poincare hyperplanes). A custom ``decoder`` cannot be combined with
+``"gyroplane"`` (``ConfigError``): put a ``GyroplaneLayer`` first in it instead.
 
 Config fields: those of ``VAEConfig`` plus ``curvature`` (``c > 0``, default 1.0), ``prior_scale``
-(default 1.0), ``prior_distribution`` and ``posterior_distribution`` (``"wrapped_normal"``; the
-Riemannian normal of Sec. 3 is not implemented yet and is refused with a ``ConfigError``).
+(default 1.0), ``prior_distribution`` and ``posterior_distribution`` (``"wrapped_normal"`` or
+``"riemannian_normal"``) and ``decoder_first_layer`` (``"linear"`` or ``"gyroplane"``).
 """
 
 from __future__ import annotations
@@ -21,15 +31,17 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
+from gaekit.errors import ConfigError
 from gaekit.models import _distributions as D
 from gaekit.models._manifold import ManifoldVAE
 from gaekit.models.base import MODELS
 from gaekit.models.vae import VAEConfig
 from gaekit.nn import EncoderOutput, as_encoder_output
+from gaekit.nn.gyroplane import GyroplaneLayer
 
-DISTRIBUTIONS = ("wrapped_normal", "riemannian_normal")
+BallNormal = D.WrappedNormal | D.RiemannianNormal
 
 
 @dataclass
@@ -41,9 +53,11 @@ class PoincareVAEConfig(VAEConfig):
     curvature : float, default 1.0
         ``c > 0``: the ball has curvature ``-c`` and radius ``1 / sqrt(c)``.
     prior_scale : float, default 1.0
-        Standard deviation of the wrapped normal prior at the origin.
+        Scale ``sigma`` of the prior at the origin.
     prior_distribution, posterior_distribution : {"wrapped_normal", "riemannian_normal"}
-        Only ``"wrapped_normal"`` is implemented; ``"riemannian_normal"`` raises ``ConfigError``.
+        The wrapped normal or the Riemannian normal of Mathieu et al. Sec. 3, in any combination.
+    decoder_first_layer : {"linear", "gyroplane"}, default "linear"
+        First layer of the default decoder: affine, or the gyroplane layer of Sec. 3.2.
     """
 
     name: ClassVar[str] = "PoincareVAE"
@@ -51,49 +65,68 @@ class PoincareVAEConfig(VAEConfig):
     prior_scale: float = 1.0
     prior_distribution: Literal["wrapped_normal", "riemannian_normal"] = "wrapped_normal"
     posterior_distribution: Literal["wrapped_normal", "riemannian_normal"] = "wrapped_normal"
+    decoder_first_layer: Literal["linear", "gyroplane"] = "linear"
 
     def _check(self) -> None:
         super()._check()
         self._require_positive("curvature", "prior_scale")
-        for field in ("prior_distribution", "posterior_distribution"):
-            self._require(field, getattr(self, field) == "wrapped_normal",
-                          "'wrapped_normal' ('riemannian_normal' is not implemented yet)")
+
+
+def _ball_normal(kind: str, loc: Tensor, scale: Tensor, c: float) -> BallNormal:
+    """The wrapped normal with per-dimension ``scale``, or the Riemannian normal with their geometric mean."""
+    if kind == "riemannian_normal":
+        return D.RiemannianNormal(loc, torch.exp(torch.log(scale).mean(-1)), c)
+    return D.WrappedNormal(loc, scale, c)
 
 
 @MODELS.register("PoincareVAE")
 class PoincareVAE(ManifoldVAE):
-    """VAE with wrapped normal posterior and prior on the Poincare ball."""
+    """VAE with wrapped or Riemannian normal posterior and prior on the Poincare ball."""
 
     config_class = PoincareVAEConfig
+
+    def __init__(self, model_config: PoincareVAEConfig, encoder: nn.Module | None = None,
+                 decoder: nn.Module | None = None):
+        if decoder is not None and getattr(model_config, "decoder_first_layer", "linear") == "gyroplane":
+            raise ConfigError("decoder_first_layer='gyroplane' applies to the default decoder only; with a custom "
+                              "decoder keep decoder_first_layer='linear' and put a "
+                              "gaekit.nn.gyroplane.GyroplaneLayer first in it")
+        super().__init__(model_config, encoder, decoder)
 
     @property
     def curvature(self) -> float:
         return self.model_config.curvature
+
+    def default_decoder(self) -> nn.Module:
+        """The MLP decoder, its first layer a ``GyroplaneLayer`` when ``decoder_first_layer="gyroplane"``."""
+        decoder = super().default_decoder()
+        if self.model_config.decoder_first_layer == "gyroplane":
+            first = decoder.body[0]
+            decoder.body[0] = GyroplaneLayer(first.in_features, first.out_features, self.curvature)
+        return decoder
 
     def encode(self, x: Tensor) -> EncoderOutput:
         """The encoder's output with its mean mapped onto the ball by ``exp_0^c``."""
         out = as_encoder_output(self.encoder(x))
         return EncoderOutput(embedding=D.expmap0(out.embedding, self.curvature), log_covariance=out.log_covariance)
 
-    def posterior_distribution(self, x: Tensor) -> D.WrappedNormal:
+    def posterior_distribution(self, x: Tensor) -> BallNormal:
         mu, log_var = self.posterior(x)
-        return D.WrappedNormal(mu, torch.exp(0.5 * log_var), self.curvature)
+        return _ball_normal(self.model_config.posterior_distribution, mu, torch.exp(0.5 * log_var), self.curvature)
 
-    def prior(self, like: Tensor | None = None) -> D.WrappedNormal:
-        """``N^W(0, prior_scale^2 I)`` on the ball."""
-        device = self.device if like is None else like.device
-        zero = torch.zeros(self.latent_dim, device=device)
-        return D.WrappedNormal(zero, torch.full_like(zero, self.model_config.prior_scale), self.curvature)
+    def prior(self, device: torch.device | None = None) -> BallNormal:
+        """The prior: ``prior_distribution`` at the origin with scale ``prior_scale``."""
+        zero = torch.zeros(self.latent_dim, device=self.device if device is None else device)
+        scale = torch.full_like(zero, self.model_config.prior_scale)
+        return _ball_normal(self.model_config.prior_distribution, zero, scale, self.curvature)
 
-    def divergence(self, q: D.WrappedNormal, z: Tensor) -> Tensor:
+    def divergence(self, q: BallNormal, z: Tensor) -> Tensor:
         """One-sample Monte Carlo ``log q(z|x) - log p(z)``."""
         return q.log_prob(z) - self.log_prior(z)
 
     def log_prior(self, z: Tensor) -> Tensor:
-        return self.prior(z).log_prob(z)
+        return self.prior(z.device).log_prob(z)
 
     def sample_prior(self, num_samples: int, generator: torch.Generator | None = None) -> Tensor:
-        """Codes from the wrapped normal prior."""
-        zero = torch.zeros(self.latent_dim)
-        prior = D.WrappedNormal(zero, torch.full_like(zero, self.model_config.prior_scale), self.curvature)
-        return prior.rsample(num_samples, generator).to(self.device)
+        """Codes from the prior (drawn on the CPU, so a seed gives the same codes on any device)."""
+        return self.prior(torch.device("cpu")).rsample(num_samples, generator).to(self.device)

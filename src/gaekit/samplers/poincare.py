@@ -1,6 +1,6 @@
-"""Sampling a Poincare VAE's prior on the Poincare ball: the wrapped normal ``N^W(0, prior_scale^2 I)``
-of Mathieu et al. 2019 (arXiv:1901.06033, Sec. 3), ``z = exp_0^c(u / 2)``, ``u ~ N(0, prior_scale^2 I)``,
-decoded. Needs no fitting.
+"""Sampling a Poincare VAE's prior on the Poincare ball, whichever the model's ``prior_distribution`` is: the
+wrapped normal ``N^W(0, prior_scale^2 I)`` or the Riemannian normal ``N_R(0, prior_scale^2)`` of Mathieu et
+al. 2019 (arXiv:1901.06033, Sec. 3), drawn by ``PoincareVAE.sample_prior`` and decoded. Needs no fitting.
 """
 
 from __future__ import annotations
