@@ -61,3 +61,20 @@ def test_poincare_vae_snippet_runs():
     namespace: dict = {}
     exec(compile(snippet, "README Poincare VAE snippet", "exec"), namespace)
     assert namespace["images"].shape == (8, 1, 28, 28) and (namespace["out"].z.norm(dim=-1) < 1).all()
+
+
+def test_tracking_and_hub_snippets_compile_and_use_existing_names():
+    import gaekit.tracking
+
+    blocks = _blocks("python")
+    (tracking,) = [block for block in blocks if "WandbCallback(" in block]
+    (hub,) = [block for block in blocks if ".from_hub(" in block]
+    for name, snippet in (("tracking", tracking), ("hub", hub)):
+        compile(snippet, f"README {name} snippet", "exec")
+        for module, names in re.findall(r"from (gaekit[\w.]*) import ([\w, ]+)", snippet):
+            imported = __import__(module, fromlist=["_"])
+            assert all(hasattr(imported, n.strip()) for n in names.split(",")), module
+    text = (ROOT / "README.md").read_text()
+    for name in gaekit.tracking.__all__:
+        if name.endswith(("Callback", "Logger")) and name != "TrackingCallback":
+            assert f"| `{name}` |" in text

@@ -1,4 +1,4 @@
-"""The ``gaekit`` command: ``demo``, ``train`` and ``generate``.
+"""The ``gaekit`` command: ``demo``, ``train``, ``generate``, ``evaluate`` and ``bench``.
 
 Run ``gaekit <command> --help`` for the options of each.
 """
@@ -168,9 +168,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                         for role in ("encoder", "decoder")}
         trainer = Trainer(model_cls(model_config, **networks), training_config, train, val)
         trainer.train()
-    last = trainer.state.history[-1] if trainer.state.history else {}
-    print(f"trained {trainer.model.model_config.name}: {json.dumps(last)}")
-    print(f"final model: {trainer.final_model_dir}")
+    if trainer.is_main_process:  # under torchrun every process trains; rank 0 reports
+        last = trainer.state.history[-1] if trainer.state.history else {}
+        print(f"trained {trainer.model.model_config.name}: {json.dumps(last)}")
+        print(f"final model: {trainer.final_model_dir}")
     return 0
 
 
@@ -340,11 +341,17 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", default="gaekit_eval", help="output folder (default: %(default)s)")
     ev.add_argument("--no-progress", action="store_true", help="no progress bars")
     ev.set_defaults(func=cmd_evaluate)
+
+    from gaekit.bench.commands import add_bench_parser
+
+    add_bench_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from gaekit.bench.commands import default_bench_command
+
+    args = build_parser().parse_args(default_bench_command(sys.argv[1:] if argv is None else list(argv)))
     try:
         return args.func(args)
     except GaekitError as err:

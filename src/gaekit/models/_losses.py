@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gaekit.models._shard import standard_normal_like
+
 LOG_2PI = math.log(2 * math.pi)
 
 
@@ -62,7 +64,7 @@ def reparameterize(mean: Tensor, log_var: Tensor, generator: torch.Generator | N
     """``z = mean + exp(log_var / 2) * eps``, ``eps ~ N(0, I)`` (reparameterisation trick)."""
     std = torch.exp(0.5 * log_var)
     if generator is None:
-        eps = torch.randn_like(std)
+        eps = standard_normal_like(std)  # the global batch's noise under data-parallel training
     else:
         eps = torch.randn(std.shape, generator=generator, device=generator.device, dtype=std.dtype).to(std.device)
     return mean + std * eps

@@ -25,3 +25,13 @@ class AutoModel:
                          decoder: nn.Module | None = None, **networks: nn.Module | None) -> BaseAE:
         """Load any saved model; custom networks (encoder, decoder, discriminator, ...) are given again."""
         return BaseAE.load_from_folder(folder, encoder=encoder, decoder=decoder, **networks)
+
+    @classmethod
+    def from_hub(cls, repo_id: str, revision: str | None = None, *, token: str | None = None,
+                 cache_dir: str | Path | None = None, encoder: nn.Module | None = None,
+                 decoder: nn.Module | None = None, **networks: nn.Module | None) -> BaseAE:
+        """Download a model from the Hugging Face Hub and load it; see ``gaekit.hub.from_hub`` (extra ``hub``)."""
+        from gaekit.hub import from_hub
+
+        return from_hub(repo_id, revision, token=token, cache_dir=cache_dir, encoder=encoder, decoder=decoder,
+                        **networks)

@@ -149,6 +149,11 @@ class BaseModel(nn.Module):
     # of a log-density) set this; the trainer then evaluates with gradients enabled
     needs_grad_in_eval: ClassVar[bool] = False
 
+    # buffers holding one row per sample of the current batch (e.g. RHVAE's last-batch metric): in
+    # data-parallel training they are gathered across processes (rows in rank order, i.e. the global
+    # batch) before ``on_epoch_end``; every other floating-point buffer is averaged after each step
+    per_sample_buffers: ClassVar[tuple[str, ...]] = ()
+
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         """Parameters per optimizer group; one group ``"model"`` unless a model needs several."""
         return {"model": list(self.parameters())}
@@ -342,6 +347,15 @@ class BaseAE(BaseModel):
         state = load_tensors(folder / "model.safetensors", meta.get("sha256", {}).get("model.safetensors"))
         model.load_weights(state, source=str(folder))
         return model
+
+    def push_to_hub(self, repo_id: str, token: str | None = None, private: bool = False, *,
+                    training_config: BaseConfig | None = None, history: list[dict[str, Any]] | None = None,
+                    commit_message: str | None = None) -> str:
+        """Upload the saved model folder and a model card to the Hugging Face Hub; see ``gaekit.hub.push_to_hub``."""
+        from gaekit.hub import push_to_hub
+
+        return push_to_hub(self, repo_id, token=token, private=private, training_config=training_config,
+                           history=history, commit_message=commit_message)
 
     def extra_repr(self) -> str:
         fields = ", ".join(f"{f.name}={getattr(self.model_config, f.name)!r}"

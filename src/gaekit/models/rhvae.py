@@ -99,6 +99,7 @@ class RHVAE(HVAE):
 
     config_class = RHVAEConfig
     extra_networks = ("metric",)
+    per_sample_buffers = ("last_batch_centroids", "last_batch_matrices")
 
     def __init__(self, model_config: RHVAEConfig, encoder: nn.Module | None = None,
                  decoder: nn.Module | None = None, metric: nn.Module | None = None):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from gaekit.models.base import ModelOutput
@@ -15,7 +15,13 @@ class TrainerCallback:
 
     Raising from a hook stops training; the trainer first writes a ``checkpoint_interrupted``
     from which ``Trainer.resume`` continues exactly.
+
+    In data-parallel training hooks run on rank 0 only (loggers and trackers then record one run);
+    a callback that must run in every process (e.g. one that stops training, which every process
+    has to do together) sets ``on_all_ranks = True``.
     """
+
+    on_all_ranks: ClassVar[bool] = False
 
     def on_train_begin(self, trainer: Trainer) -> None:
         """Before the first step (also when resuming)."""

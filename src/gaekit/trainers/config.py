@@ -59,8 +59,10 @@ class TrainerConfig(BaseConfig):
         Each run writes ``<output_dir>/<Model>_training_<time>/`` with checkpoints,
         ``history.json`` and ``final_model/`` (the best model). ``None`` writes nothing.
     num_epochs, batch_size : int
+        ``batch_size`` is the global batch: in data-parallel training each of the N processes trains
+        on about ``batch_size / N`` of its samples (see ``distributed``).
     eval_batch_size : int or None
-        Defaults to ``batch_size``.
+        Defaults to ``batch_size`` (also global).
     learning_rate : float
     optimizer : str, default "Adam"
         Any ``torch.optim`` optimizer; ``optimizer_params`` are its keyword arguments. Optimizers
@@ -82,7 +84,27 @@ class TrainerConfig(BaseConfig):
     checkpoint_every_n_steps : int or None
         Also write one every that many optimisation steps (for long epochs).
     amp : bool, default False
-        Mixed precision: bf16 autocast on CPU, fp16 autocast with a gradient scaler on CUDA.
+        Mixed precision: bf16 autocast on CPU, fp16 autocast with a gradient scaler on CUDA
+        (``amp_dtype`` chooses bf16 there, without a scaler). Only
+        the networks run under autocast; their outputs return as fp32, so every loss term (BCE, KL,
+        ...) is computed in fp32 (see ``gaekit.trainers.precision``).
+    amp_dtype : {"bfloat16", "float16"} or None
+        The autocast dtype; None: float16 on CUDA, bfloat16 elsewhere. float16 needs CUDA.
+    channels_last : bool, default False
+        Channels-last memory format for the model and the image batches (conv networks on
+        ``(C, H, W)`` data; refused for other ``input_dim``).
+    compile : bool, default False
+        ``torch.compile`` the ``forward`` of each of the model's networks (of the whole model when it
+        has no named networks), in place; ``compile_options`` are ``torch.compile``'s keyword
+        arguments, e.g. ``{"mode": "max-autotune"}`` or ``{"backend": "eager"}`` (a callable backend
+        works from Python but cannot be written to ``training_config.json``: use it with
+        ``output_dir=None``).
+    distributed : {"auto", "off"}, default "auto"
+        "auto": when started by ``torchrun`` (``WORLD_SIZE`` > 1) or inside an initialised
+        ``torch.distributed`` group, train data-parallel: ``gloo`` on CPU, ``nccl`` on CUDA
+        (``cuda:LOCAL_RANK``); each global batch is split between the processes, gradients,
+        losses and changed buffers are averaged, and only rank 0 writes files (see
+        ``gaekit.trainers.distributed``). "off": train alone in each process.
     deterministic : bool, default False
         ``torch.use_deterministic_algorithms(True)`` while training.
     show_progress : bool, default True
@@ -112,6 +134,11 @@ class TrainerConfig(BaseConfig):
     steps_saving: int | None = None
     checkpoint_every_n_steps: int | None = None
     amp: bool = False
+    amp_dtype: str | None = None
+    channels_last: bool = False
+    compile: bool = False
+    compile_options: dict[str, Any] = field(default_factory=dict)
+    distributed: str = "auto"
     deterministic: bool = False
     show_progress: bool = True
     log_every_n_steps: int = 20
@@ -129,6 +156,13 @@ class TrainerConfig(BaseConfig):
         self._require_positive("learning_rate")
         self._require("device", self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:"),
                       "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
+        self._require("amp_dtype", self.amp_dtype in (None, "bfloat16", "float16"), "None, 'bfloat16' or 'float16'")
+        if self.amp_dtype is not None and not self.amp:
+            raise ConfigError(f"TrainerConfig: amp_dtype={self.amp_dtype!r} is given but amp is False")
+        self._require("distributed", self.distributed in ("auto", "off"), "'auto' or 'off'")
+        if self.compile_options and not self.compile:
+            raise ConfigError("TrainerConfig: compile_options are given but compile is False")
+        _check_callable_params("TrainerConfig.compile_options", torch.compile, self.compile_options, skip=1)
         self._check_optimization(self.__dict__, "TrainerConfig")
         for group, override in self.group_overrides.items():
             unknown = sorted(set(override) - set(GROUP_OVERRIDE_KEYS))

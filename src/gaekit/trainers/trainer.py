@@ -22,13 +22,16 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from gaekit.data import as_dataset, iterate_batches, num_batches, validate_data
+from gaekit.data import Batch, as_dataset, iterate_batches, num_batches, validate_data
 from gaekit.errors import CheckpointError, ConfigError, DataError, TrainingError
+from gaekit.models._shard import batch_shard
 from gaekit.models.base import BaseAE, BaseModel, ModelOutput, StepContext
 from gaekit.serialization import write_json
 from gaekit.trainers.callbacks import TrainerCallback
 from gaekit.trainers.checkpoint import read_checkpoint, rng_state, set_rng_state, write_checkpoint
 from gaekit.trainers.config import TrainerConfig, optimizer_class, scheduler_class
+from gaekit.trainers.distributed import DataParallel, float_buffers, launched_distributed, local_device
+from gaekit.trainers.precision import NetworkAutocast, autocast_dtype
 
 
 @dataclass
@@ -72,6 +75,14 @@ class Trainer:
         Numpy arrays, tensors (float in [0, 1] or uint8), gaekit datasets or torch
         ``Dataset``/``DataLoader``; validated against the model before training.
     callbacks : list of TrainerCallback, optional
+        Called on rank 0 only in data-parallel training, unless a callback sets ``on_all_ranks``.
+
+    Notes
+    -----
+    Started by ``torchrun`` (or inside an initialised ``torch.distributed`` group) the trainer trains
+    data-parallel across the processes (``TrainerConfig.distributed``; scheme in
+    ``gaekit.trainers.distributed``): ``batch_size`` is the global batch, every process ends with the
+    same weights, history and best record, and only rank 0 writes checkpoints and the final model.
 
     Examples
     --------
@@ -93,6 +104,10 @@ class Trainer:
         self.model = model
         self.callbacks = list(callbacks or [])
         self.device = resolve_device(config.device)
+        self.parallel: DataParallel | None = None
+        if config.distributed == "auto" and launched_distributed():
+            self.device = local_device(self.device)
+            self.parallel = DataParallel(self.device)
         unit_range = model.needs_unit_range_data
         self.train_dataset = as_dataset(train_data)
         validate_data(self.train_dataset, model.input_dim, unit_range=unit_range, name="train_data")
@@ -100,11 +115,15 @@ class Trainer:
         if eval_data is not None:
             self.eval_dataset = as_dataset(eval_data)
             validate_data(self.eval_dataset, model.input_dim, unit_range=unit_range, name="eval_data")
-        self.model.to(self.device)
+        self._set_up_model()
         self.groups = self._parameter_groups()
         self.optimizers = {g: self._build_optimizer(g, params) for g, params in self.groups.items()}
         self.schedulers = {g: self._build_scheduler(g, opt) for g, opt in self.optimizers.items()}
-        self.scaler = torch.amp.GradScaler("cuda") if config.amp and self.device.type == "cuda" else None
+        amp_dtype = autocast_dtype(self.device, config.amp_dtype)
+        if config.amp and amp_dtype == torch.float16 and self.device.type != "cuda":
+            raise ConfigError(f"TrainerConfig.amp_dtype='float16' needs a CUDA device (device is {self.device}); "
+                              "use 'bfloat16'")
+        self.scaler = torch.amp.GradScaler("cuda") if config.amp and amp_dtype == torch.float16 else None
         self.state = TrainerState()
         self.best_state: dict[str, Tensor] | None = None
         self.data_generator = torch.Generator()
@@ -113,9 +132,47 @@ class Trainer:
         self._started = False  # seeded and given a run folder (by a first train() or a checkpoint)
         self._safe_to_checkpoint = True
         self._step_rng: dict[str, Tensor] | None = None
+        self._metric_keys: list[str] | None = None  # loss-term names, for a process with an empty shard
+        self._amp = NetworkAutocast(self.model, self.device, amp_dtype, enabled=config.amp)
         self.run_dir: Path | None = None
 
+    @property
+    def rank(self) -> int:
+        """This process's rank in data-parallel training (0 otherwise)."""
+        return 0 if self.parallel is None else self.parallel.rank
+
+    @property
+    def world_size(self) -> int:
+        """Number of data-parallel processes (1 otherwise)."""
+        return 1 if self.parallel is None else self.parallel.world_size
+
+    @property
+    def is_main_process(self) -> bool:
+        """Whether this process writes files and runs callbacks (rank 0)."""
+        return self.rank == 0
+
     # -- set-up ---------------------------------------------------------------------
+    def _set_up_model(self) -> None:
+        cfg = self.config
+        if cfg.channels_last and len(self.model.input_dim) != 3:
+            raise ConfigError(f"TrainerConfig.channels_last=True needs image data with input_dim (C, H, W); "
+                              f"{type(self.model).__name__} has input_dim {tuple(self.model.input_dim)}")
+        self.model.to(self.device)
+        if cfg.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        if self.parallel is not None:
+            if cfg.batch_size < self.world_size:
+                raise ConfigError(f"TrainerConfig.batch_size={cfg.batch_size} is the global batch and must be at "
+                                  f"least the number of processes ({self.world_size})")
+            self.parallel.check_same(self.dataset_size, "the number of training samples")
+            self.parallel.broadcast_module(self.model)
+        if cfg.compile:  # each network's forward, so that amp's hooks around it stay eager
+            names = getattr(self.model, "network_names", None)
+            modules = [getattr(self.model, n) for n in names()] if names is not None else [self.model]
+            for module in modules:
+                if isinstance(module, nn.Module):
+                    module.forward = torch.compile(module.forward, **cfg.compile_options)
+
     def _parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         groups = {g: [p for p in ps if p.requires_grad] for g, ps in self.model.parameter_groups().items()}
         seen: dict[int, str] = {}
@@ -149,15 +206,13 @@ class Trainer:
             return None
         return scheduler_class(settings["scheduler"])(optimizer, **settings["scheduler_params"])
 
-    def _autocast(self) -> contextlib.AbstractContextManager:
-        if not self.config.amp:
-            return contextlib.nullcontext()
-        dtype = torch.float16 if self.device.type == "cuda" else torch.bfloat16
-        return torch.autocast(device_type=self.device.type, dtype=dtype)
-
     def _make_run_dir(self) -> Path | None:
         if self.config.output_dir is None:
             return None
+        run_dir = self._create_run_dir() if self.is_main_process else None
+        return run_dir if self.parallel is None else self.parallel.broadcast_object(run_dir)
+
+    def _create_run_dir(self) -> Path:
         stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
         base = Path(self.config.output_dir) / f"{self.model.model_config.name}_training_{stamp}"
         run_dir, n = base, 1
@@ -188,9 +243,10 @@ class Trainer:
         self.model.train()
         try:
             self._emit("on_train_begin")
-            while self.state.epoch < cfg.num_epochs and not self.stopped_early:
-                self._train_epoch()
-                self._end_epoch()
+            with self._amp:
+                while self.state.epoch < cfg.num_epochs and not self.stopped_early:
+                    self._train_epoch()
+                    self._end_epoch()
         except BaseException:
             self._save_interrupted()
             raise
@@ -215,7 +271,8 @@ class Trainer:
         batches = iterate_batches(self.train_dataset, cfg.batch_size, shuffle=cfg.shuffle,
                                   generator=self.data_generator, start_batch=state.step_in_epoch,
                                   device=self.device, drop_last=cfg.drop_last)
-        with _progress(cfg.show_progress, n, state.step_in_epoch, f"Epoch {state.epoch + 1}/{cfg.num_epochs}") as bar:
+        show = cfg.show_progress and self.is_main_process
+        with _progress(show, n, state.step_in_epoch, f"Epoch {state.epoch + 1}/{cfg.num_epochs}") as bar:
             for batch in batches:
                 ctx = StepContext(epoch=state.epoch, global_step=state.global_step, num_epochs=cfg.num_epochs,
                                   dataset_size=self.dataset_size, training=True)
@@ -223,10 +280,11 @@ class Trainer:
                 state.step_in_epoch += 1
                 state.global_step += 1
                 bar.update(1)
-                if cfg.show_progress and (state.step_in_epoch % cfg.log_every_n_steps == 0
+                if show and (state.step_in_epoch % cfg.log_every_n_steps == 0
                                           or state.step_in_epoch == n):
                     bar.set_postfix(loss=f"{self._epoch_sums['loss'].item() / state.step_in_epoch:.4f}")
-                self._emit("on_step_end", output)
+                if output is not None:  # None: this process had no samples in a small last batch
+                    self._emit("on_step_end", output)
                 if cfg.checkpoint_every_n_steps and state.global_step % cfg.checkpoint_every_n_steps == 0:
                     self.save_checkpoint(f"checkpoint_step_{state.global_step}")
 
@@ -244,28 +302,83 @@ class Trainer:
         except (TypeError, DataError):
             return None
 
-    def _train_step(self, batch: Any, ctx: StepContext) -> ModelOutput:
+    def _train_step(self, batch: Batch, ctx: StepContext) -> ModelOutput | None:
         # an interrupt before the update resumes from here (a step draws from torch's generators only)
         self._step_rng = {"torch": torch.get_rng_state()}
         if self.device.type == "cuda":
             self._step_rng["cuda"] = torch.cuda.get_rng_state(self.device)
-        with self._autocast():
-            output = self.model(batch, ctx)
+        if self.config.channels_last:
+            batch = _channels_last(batch)
+        if self.parallel is not None:
+            return self._parallel_step(batch, ctx)
+        output = self.model(batch, ctx)
+        losses = self._group_losses(output)
+        error = self._nonfinite_error(output, losses)
+        if error is not None:
+            raise error
+        self._backward_all(output, losses)
+        self._optimizer_steps(set(losses))
+        self._accumulate({"loss": output.loss, **output.terms})
+        return output
+
+    def _parallel_step(self, batch: Batch, ctx: StepContext) -> ModelOutput | None:
+        """One data-parallel step on this process's shard; see ``gaekit.trainers.distributed``."""
+        n = len(batch)
+        start, stop = self.parallel.shard(n)
+        exclude = self.model.per_sample_buffers
+        before = {name: buf.detach().clone() for name, buf in float_buffers(self.model, exclude)}
+        output, losses, nonfinite = None, {}, False
+        if stop > start:
+            with batch_shard(start, stop, n):
+                output = self.model(Batch(batch.data[start:stop], _rows(batch.labels, start, stop)), ctx)
+            losses = self._group_losses(output)
+            nonfinite = self._nonfinite_error(output, losses) is not None
+            if not nonfinite:
+                self._backward_all(output, losses)
+            metrics = {"loss": output.loss, **output.terms}
+            self._metric_keys = list(metrics)
+        elif self._metric_keys is None:
+            raise DataError(f"a global batch of {n} sample(s) leaves process {self.rank} without data on its first "
+                            f"step; use at least {self.world_size} training samples")
+        else:
+            metrics = {k: torch.zeros((), device=self.device) for k in self._metric_keys}
+        now = dict(float_buffers(self.model, exclude))
+        for name, old in before.items():
+            if name not in now or now[name].shape != old.shape:
+                raise TrainingError(f"buffer {name!r} of {type(self.model).__name__} changed shape in a training "
+                                    "step; list per-sample buffers in the model's per_sample_buffers")
+        buffers = {name: (old, now[name]) for name, old in before.items()}
+        to_step, reduced, any_nonfinite = self.parallel.sync_step(self.groups, set(losses), (stop - start) / n,
+                                                                  buffers, metrics, nonfinite)
+        if any_nonfinite:
+            raise self._nonfinite_error(output, losses) if nonfinite else TrainingError(
+                f"non-finite loss on another process at epoch {self.state.epoch + 1}, step "
+                f"{self.state.step_in_epoch + 1}; see its error. Try a lower learning_rate, or check the data.")
+        self._optimizer_steps(to_step)
+        self._accumulate(reduced)
+        return output
+
+    def _group_losses(self, output: ModelOutput) -> dict[str, Tensor]:
         losses = output.group_losses if output.group_losses is not None else {"model": output.loss}
-        self._check_finite(output, losses)
         unknown = sorted(set(losses) - set(self.groups))
         if unknown:
             raise TrainingError(f"{type(self.model).__name__} returned losses for unknown group(s) {unknown}; "
                                 f"its groups are {sorted(self.groups)}")
+        return losses
+
+    def _backward_all(self, output: ModelOutput, losses: dict[str, Tensor]) -> None:
         if output.group_losses is None and len(self.groups) == 1:
             self._backward(output.loss)
-        else:
-            names = list(losses)
-            for i, g in enumerate(names):
-                self._backward(losses[g], inputs=self.groups[g], retain_graph=i < len(names) - 1)
+            return
+        names = list(losses)
+        for i, g in enumerate(names):
+            self._backward(losses[g], inputs=self.groups[g], retain_graph=i < len(names) - 1)
+
+    def _optimizer_steps(self, groups: set[str]) -> None:
         self._safe_to_checkpoint = False
-        for g in losses:
-            opt = self.optimizers[g]
+        for g, opt in self.optimizers.items():
+            if g not in groups:
+                continue
             if self.scaler is not None:
                 self.scaler.step(opt)
             else:
@@ -275,25 +388,23 @@ class Trainer:
             self.scaler.update()
         self._safe_to_checkpoint = True
         self._step_rng = None
-        self._accumulate(output)
-        return output
 
     def _backward(self, loss: Tensor, **kwargs: Any) -> None:
         (self.scaler.scale(loss) if self.scaler is not None else loss).backward(**kwargs)
 
-    def _check_finite(self, output: ModelOutput, losses: dict[str, Tensor]) -> None:
+    def _nonfinite_error(self, output: ModelOutput, losses: dict[str, Tensor]) -> TrainingError | None:
         values = [output.loss] if output.group_losses is None else [output.loss, *losses.values()]
-        if not bool(torch.isfinite(torch.stack([v.detach().float() for v in values])).all()):
-            terms = {k: float(v.detach()) for k, v in output.terms.items()}
-            groups = {k: float(v.detach()) for k, v in losses.items()}
-            raise TrainingError(
-                f"non-finite loss at epoch {self.state.epoch + 1}, step {self.state.step_in_epoch + 1} "
-                f"(global step {self.state.global_step + 1}): loss={float(output.loss.detach())}, terms={terms}, "
-                f"group losses={groups}. Try a lower learning_rate, or check the data and the model config."
-            )
+        if bool(torch.isfinite(torch.stack([v.detach().float() for v in values])).all()):
+            return None
+        terms = {k: float(v.detach()) for k, v in output.terms.items()}
+        groups = {k: float(v.detach()) for k, v in losses.items()}
+        return TrainingError(
+            f"non-finite loss at epoch {self.state.epoch + 1}, step {self.state.step_in_epoch + 1} "
+            f"(global step {self.state.global_step + 1}): loss={float(output.loss.detach())}, terms={terms}, "
+            f"group losses={groups}. Try a lower learning_rate, or check the data and the model config."
+        )
 
-    def _accumulate(self, output: ModelOutput) -> None:
-        values = {"loss": output.loss, **output.terms}
+    def _accumulate(self, values: dict[str, Tensor]) -> None:
         for key, value in values.items():
             value = value.detach().float()
             if key in self._epoch_sums:
@@ -301,9 +412,17 @@ class Trainer:
             else:
                 self._epoch_sums[key] = value.clone()
 
+    def _gather_per_sample_buffers(self) -> None:
+        for name in self.model.per_sample_buffers:
+            owner, _, leaf = name.rpartition(".")
+            module = self.model.get_submodule(owner)
+            setattr(module, leaf, self.parallel.gather_rows(module.get_buffer(leaf)))
+
     def _end_epoch(self) -> None:
         state = self.state
         self._safe_to_checkpoint = False
+        if self.parallel is not None:
+            self._gather_per_sample_buffers()
         self.model.on_epoch_end(StepContext(epoch=state.epoch, global_step=state.global_step,
                                             num_epochs=self.config.num_epochs, dataset_size=self.dataset_size,
                                             training=True))
@@ -330,7 +449,7 @@ class Trainer:
         state.step_in_epoch = 0
         self._epoch_sums = {}
         self._safe_to_checkpoint = True
-        if self.run_dir is not None:
+        if self.run_dir is not None and self.is_main_process:
             write_json(self.run_dir / "history.json", state.history)
         if metrics is not None:
             self._emit("on_evaluate", metrics)
@@ -343,7 +462,8 @@ class Trainer:
 
         Runs in eval mode with a fixed noise seed, so epochs are compared on the same draws
         and the training random stream is left untouched; without gradients unless the model
-        declares ``needs_grad_in_eval`` (parameters are never updated here).
+        declares ``needs_grad_in_eval`` (parameters are never updated here). In data-parallel
+        training each process evaluates its shard of every batch and the sums are reduced.
         """
         dataset = self.eval_dataset if data is None else as_dataset(data)
         if dataset is None:
@@ -353,27 +473,47 @@ class Trainer:
         sums: dict[str, Tensor] = {}
         count = 0
         devices = [self.device] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices), torch.set_grad_enabled(self.model.needs_grad_in_eval):
+        with (torch.random.fork_rng(devices=devices), torch.set_grad_enabled(self.model.needs_grad_in_eval),
+              self._amp):
             torch.manual_seed(self.config.seed + 1)
             batch_size = self.config.eval_batch_size or self.config.batch_size
             for batch in iterate_batches(dataset, batch_size, shuffle=False, generator=None, device=self.device):
                 ctx = StepContext(epoch=self.state.epoch, global_step=self.state.global_step,
                                   num_epochs=self.config.num_epochs, dataset_size=self.dataset_size,
                                   training=False)
-                with self._autocast():
-                    output = self.model(batch, ctx)
-                n = len(batch)
+                if self.config.channels_last:
+                    batch = _channels_last(batch)
+                if self.parallel is None:
+                    output, n = self.model(batch, ctx), len(batch)
+                else:
+                    total = len(batch)
+                    start, stop = self.parallel.shard(total)
+                    if stop == start:
+                        continue
+                    with batch_shard(start, stop, total):
+                        output = self.model(Batch(batch.data[start:stop], _rows(batch.labels, start, stop)), ctx)
+                    n = stop - start
                 for key, value in {"loss": output.loss, **output.terms}.items():
                     sums[key] = sums.get(key, 0) + value.detach().double() * n
                 count += n
         self.model.train(was_training)
+        if self.parallel is not None:
+            keys = list(sums) or self._metric_keys or []
+            totals = [torch.as_tensor(sums.get(k, 0.0), dtype=torch.float64, device=self.device) for k in keys]
+            reduced = self.parallel.all_reduce_sum(torch.stack([*totals, torch.tensor(float(count),
+                                                                                     dtype=torch.float64,
+                                                                                     device=self.device)]))
+            sums, count = dict(zip(keys, reduced[:-1], strict=True)), reduced[-1]
         return {k: (v / count).item() for k, v in sums.items()}
 
     def _finish(self) -> None:
         if self.config.load_best_at_end and self.best_state is not None:
             self.model.load_state_dict(self.best_state)
         if self.run_dir is not None and isinstance(self.model, BaseAE):
-            path = self.model.save(self.run_dir / "final_model", training_config=self.config)
+            path = self.run_dir / "final_model"
+            if self.is_main_process:
+                self.model.save(path, training_config=self.config)
+            self._barrier()
             self._emit("on_save", path)
         self._emit("on_train_end")
 
@@ -390,7 +530,12 @@ class Trainer:
 
     def _emit(self, hook: str, *args: Any) -> None:
         for callback in self.callbacks:
-            getattr(callback, hook)(self, *args)
+            if self.is_main_process or getattr(callback, "on_all_ranks", False):
+                getattr(callback, hook)(self, *args)
+
+    def _barrier(self) -> None:
+        if self.parallel is not None:
+            self.parallel.barrier()
 
     # -- checkpoints ------------------------------------------------------------------
     def _checkpoint_state(self, rng: dict[str, Any]) -> dict[str, Any]:
@@ -410,28 +555,36 @@ class Trainer:
         }
 
     def save_checkpoint(self, name: str, rng: dict[str, Any] | None = None) -> Path:
-        """Write ``run_dir/name`` atomically with everything needed to resume exactly."""
-        if self.run_dir is None:
-            raise ConfigError("checkpoints need TrainerConfig.output_dir")
-        path = write_checkpoint(
-            self.run_dir / name,
-            model_state=self.model.state_dict(),
-            best_state=self.best_state,
-            state=self._checkpoint_state(rng if rng is not None else rng_state(self.device)),
-            configs={"config": self.model.model_config, "training_config": self.config},
-        )
+        """Write ``run_dir/name`` atomically with everything needed to resume exactly (rank 0 writes)."""
+        path = self._write_checkpoint(name, rng)
+        self._barrier()
         self._emit("on_save", path)
         return path
 
+    def _write_checkpoint(self, name: str, rng: dict[str, Any] | None) -> Path:
+        if self.run_dir is None:
+            raise ConfigError("checkpoints need TrainerConfig.output_dir")
+        path = self.run_dir / name
+        if self.is_main_process:
+            write_checkpoint(
+                path,
+                model_state=self.model.state_dict(),
+                best_state=self.best_state,
+                state=self._checkpoint_state(rng if rng is not None else rng_state(self.device)),
+                configs={"config": self.model.model_config, "training_config": self.config},
+            )
+        return path
+
     def _save_interrupted(self) -> None:
-        if self.run_dir is None or not self._safe_to_checkpoint:
+        if self.run_dir is None or not self._safe_to_checkpoint or not self.is_main_process:
             return
         # interrupted inside a step's forward/backward: nothing was updated yet, so the
         # checkpoint is the state before that step, with the random state it started from.
+        # Written without waiting for the other processes, which may not have stopped.
         rng = {**rng_state(self.device), **(self._step_rng or {})}
         self._step_rng = None
         with contextlib.suppress(Exception):
-            self.save_checkpoint("checkpoint_interrupted", rng=rng)
+            self._emit("on_save", self._write_checkpoint("checkpoint_interrupted", rng))
 
     def load_checkpoint(self, checkpoint_dir: str | Path) -> None:
         """Restore weights, optimizers, schedulers, RNG, data order, counters and best record."""
@@ -516,3 +669,13 @@ class _NoBar:
 
     def set_postfix(self, **kwargs: Any) -> None:
         pass
+
+
+def _rows(labels: Tensor | None, start: int, stop: int) -> Tensor | None:
+    return None if labels is None else labels[start:stop]
+
+
+def _channels_last(batch: Batch) -> Batch:
+    if batch.data.dim() != 4:
+        return batch
+    return Batch(batch.data.contiguous(memory_format=torch.channels_last), batch.labels)

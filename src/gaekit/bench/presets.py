@@ -1,0 +1,120 @@
+"""Built-in study specs: ``paper``, ``paper-latent``, ``cpu-quick`` and ``smoke``.
+
+- ``paper``: the fixed-latent study of Chadebec et al. 2022 (arXiv:2206.08309, Section 4.2.1 and
+  Appendix C): 19 models x 10 configurations (Tables 8-21) x {MNIST, CIFAR-10, CelebA} x {ConvNet,
+  ResNet}, latent 16 / 256 / 64, 100 epochs (CelebA 50), lr 1e-4 (CelebA 1e-3), batch 100, Adam, lr
+  halved after 10 epochs without validation improvement; samplers N(0, I) (VAMP: its own prior),
+  GMM with 10 components, MAF, two-stage VAE; 10k generated samples. 1140 trainings.
+- ``paper-latent``: the latent sweep of Section 4.2.2, latent 16 ... 512 on MNIST and CIFAR-10.
+- ``cpu-quick``: the 19 models, 2 configurations each, on a real-MNIST subset with a small
+  convolutional network and few epochs, the five tasks with fewer classifier / k-means runs,
+  the paper's four samplers (N, GMM, MAF, two-stage VAE) with short sampler training; sized for a
+  2-core machine.
+- ``smoke``: three tiny MLP models on a few hundred MNIST images, one epoch: seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gaekit.bench.grids import PAPER_MODEL_ORDER, paper_models
+from gaekit.bench.spec import DataSpec, ModelSpec, StudySpec, TrainingSpec
+from gaekit.errors import ConfigError
+
+FIVE_TASKS = ["reconstruction", "generation", "classification", "clustering", "interpolation"]
+PAPER_LATENT_DIMS = {"mnist": [16], "cifar10": [256], "celeba": [64]}
+LATENT_SWEEP = [16, 32, 64, 128, 256, 512]
+
+# cpu-quick: two configurations per model (1-based numbers in the paper's table), chosen to span
+# the table's main trade-off (e.g. a weak and a strong regularisation) while staying cheap.
+CPU_QUICK_CONFIGS = {
+    "VAE": [1, 2], "VAMP": [1, 5], "IWAE": [1, 5], "VAE-lin-NF": [1, 2], "VAE-IAF": [1, 6], "beta-VAE": [3, 6],
+    "beta-TC-VAE": [3, 6], "FactorVAE": [1, 4], "InfoVAE-IMQ": [3, 6], "InfoVAE-RBF": [3, 6], "AAE": [3, 5],
+    "MSSSIM-VAE": [2, 5], "VAEGAN": [1, 5], "AE": [1, 2], "WAE-IMQ": [3, 6], "WAE-RBF": [3, 6],
+    "VQVAE": [1, 3], "RAE-L2": [2, 5], "RAE-GP": [2, 5],
+}
+
+
+def _paper(latent_dims: dict[str, list[int]], study: str) -> StudySpec:
+    return StudySpec(
+        study=study,
+        datasets=list(latent_dims),
+        networks=["convnet", "resnet"],
+        models=paper_models(),
+        latent_dims=latent_dims,
+        training=TrainingSpec(num_epochs=100, learning_rate=1e-4, batch_size=100, optimizer="Adam",
+                              plateau_patience=10, plateau_factor=0.5,
+                              overrides={"celeba": {"num_epochs": 50, "learning_rate": 1e-3}}
+                              if "celeba" in latent_dims else {}),
+        tasks=list(FIVE_TASKS),
+        samplers=["normal", "gmm", "maf", "two_stage"],
+        sampler_settings={"gmm": {"n_components": 10}},
+        evaluation={"num_generated": 10000, "classification_runs": 20, "clustering_runs": 100},
+        max_lr_retries=3,
+    )
+
+
+def paper() -> StudySpec:
+    """The paper's fixed-latent study (1140 trainings)."""
+    return _paper(dict(PAPER_LATENT_DIMS), "paper (Chadebec et al. 2022, Section 4.2.1)")
+
+
+def paper_latent() -> StudySpec:
+    """The paper's latent-dimension sweep (Section 4.2.2) on MNIST and CIFAR-10."""
+    return _paper({"mnist": list(LATENT_SWEEP), "cifar10": list(LATENT_SWEEP)},
+                  "paper-latent (Chadebec et al. 2022, Section 4.2.2)")
+
+
+def cpu_quick() -> StudySpec:
+    """The 19 paper models, 2 configurations each, on 5k MNIST images with a small conv net."""
+    return StudySpec(
+        study="cpu-quick (19 paper models, 2 configurations each, MNIST subset)",
+        datasets=["mnist"],
+        networks=["conv"],
+        network_options={"conv": {"channels": [16, 32, 64]}},
+        models=paper_models(PAPER_MODEL_ORDER, CPU_QUICK_CONFIGS),
+        latent_dims={"mnist": [16]},
+        training=TrainingSpec(num_epochs=5, learning_rate=1e-3, batch_size=100, plateau_patience=10),
+        tasks=list(FIVE_TASKS),
+        samplers=["normal", "gmm", "maf", "two_stage"],
+        sampler_settings={"gmm": {"n_components": 10},
+                          "maf": {"num_epochs": 50, "learning_rate": 1e-3},
+                          "two_stage": {"num_epochs": 50, "learning_rate": 1e-3, "hidden_dims": [256, 256]}},
+        data=DataSpec(max_train=5000, max_validation=1000, max_test=1000),
+        evaluation={"num_generated": 1000, "classification_runs": 5, "clustering_runs": 10},
+        max_lr_retries=3,
+    )
+
+
+def smoke() -> StudySpec:
+    """Three tiny models on 300 MNIST images, one epoch (seconds; for tests)."""
+    return StudySpec(
+        study="smoke",
+        datasets=["mnist"],
+        networks=["mlp"],
+        network_options={"mlp": {"hidden_dims": [32]}},
+        models=[ModelSpec(label="VAE", model="VAE", configs=[{}]),
+                ModelSpec(label="beta-VAE", model="BetaVAE", configs=[{"beta": 0.1}, {"beta": 2.0}],
+                          source="Table 12 (subset)"),
+                ModelSpec(label="AE", model="AE", configs=[{}])],
+        latent_dims={"mnist": [4]},
+        training=TrainingSpec(num_epochs=1, learning_rate=1e-3, batch_size=50),
+        tasks=list(FIVE_TASKS),
+        samplers=["normal", "gmm"],
+        sampler_settings={"gmm": {"n_components": 3}},
+        data=DataSpec(max_train=300, max_validation=100, max_test=100),
+        evaluation={"num_generated": 100, "classification_runs": 2, "classification_epochs": 2,
+                    "clustering_runs": 2, "batch_size": 100},
+        max_lr_retries=1,
+    )
+
+
+PRESETS: dict[str, Callable[[], StudySpec]] = {"paper": paper, "paper-latent": paper_latent,
+                                               "cpu-quick": cpu_quick, "smoke": smoke}
+
+
+def preset(name: str) -> StudySpec:
+    """The built-in spec ``name`` (one of ``PRESETS``)."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; expected one of {', '.join(PRESETS)}")
+    return PRESETS[name]()

@@ -1,0 +1,15 @@
+"""Experiment tracking: trainer callbacks for MLflow, Weights & Biases, TensorBoard and CSV files.
+
+Each backend package is imported only when its callback is built; a missing one gives an
+error naming the pip extra (``pip install "gaekit[mlflow]"``, ``[wandb]``, ``[tensorboard]``).
+``CSVLogger`` needs nothing extra.
+"""
+
+from gaekit.tracking.base import TrackingCallback, flatten_params
+from gaekit.tracking.csv_logger import CSVLogger
+from gaekit.tracking.mlflow_callback import MLflowCallback
+from gaekit.tracking.tensorboard_callback import TensorBoardCallback
+from gaekit.tracking.wandb_callback import WandbCallback
+
+__all__ = ["CSVLogger", "MLflowCallback", "TensorBoardCallback", "TrackingCallback", "WandbCallback",
+           "flatten_params"]
