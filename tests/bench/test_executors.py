@@ -125,8 +125,6 @@ def test_cli_runs_a_spec_and_a_shard(tmp_path, capsys):
     assert "exactly one of SPEC" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(importlib.util.find_spec("gaekit.bench.report") is None,
-                    reason="the report module (gaekit.bench.report) is not integrated yet")
 def test_cli_smoke_preset_writes_the_report(tmp_path):
     from gaekit.cli import main
 

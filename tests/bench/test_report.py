@@ -196,7 +196,6 @@ def test_an_empty_study_gives_a_report(tmp_path):
     _parse((out / "report.html").read_text())
 
 
-@pytest.mark.skipif(importlib.util.find_spec("gaekit.bench.runner") is None, reason="runner not available")
 def test_report_of_a_real_tiny_study(tmp_path, mnist_dir):
     from gaekit.bench.executors import run_study
     from gaekit.bench.presets import smoke

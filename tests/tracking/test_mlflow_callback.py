@@ -58,3 +58,19 @@ def test_mlflow_backend_failure_detaches_and_training_finishes(train_run, mlflow
     assert (trainer.final_model_dir / "model.safetensors").is_file()
     run = MlflowClient(tracking_uri=mlflow_store[0]).get_run(callback.run_id)
     assert run.info.status == "FAILED" and run.data.params["model.name"] == "VAE"
+
+
+def test_mlflow_run_is_closed_as_failed_when_training_stops_on_an_error(train_run, mlflow_store):
+    from gaekit.trainers import TrainerCallback
+
+    class Crash(TrainerCallback):
+        def on_epoch_end(self, trainer, record):
+            raise KeyboardInterrupt
+
+    callback = _callback(mlflow_store)
+    with pytest.raises(KeyboardInterrupt):
+        train_run([callback, Crash()])
+    run = MlflowClient(tracking_uri=mlflow_store[0]).get_run(callback.run_id)
+    assert run.info.status == "FAILED" and not callback.detached
+    assert [m.step for m in MlflowClient(tracking_uri=mlflow_store[0]).get_metric_history(callback.run_id,
+                                                                                        "step/loss")] == [2]

@@ -66,7 +66,7 @@ def paper_latent() -> StudySpec:
 
 
 def cpu_quick() -> StudySpec:
-    """The 19 paper models, 2 configurations each, on 5k MNIST images with a small conv net."""
+    """The 19 paper models, 2 configurations each, on 10k MNIST images with a small conv net."""
     return StudySpec(
         study="cpu-quick (19 paper models, 2 configurations each, MNIST subset)",
         datasets=["mnist"],
@@ -74,14 +74,14 @@ def cpu_quick() -> StudySpec:
         network_options={"conv": {"channels": [16, 32, 64]}},
         models=paper_models(PAPER_MODEL_ORDER, CPU_QUICK_CONFIGS),
         latent_dims={"mnist": [16]},
-        training=TrainingSpec(num_epochs=5, learning_rate=1e-3, batch_size=100, plateau_patience=10),
+        training=TrainingSpec(num_epochs=10, learning_rate=1e-3, batch_size=100, plateau_patience=10),
         tasks=list(FIVE_TASKS),
         samplers=["normal", "gmm", "maf", "two_stage"],
         sampler_settings={"gmm": {"n_components": 10},
                           "maf": {"num_epochs": 50, "learning_rate": 1e-3},
                           "two_stage": {"num_epochs": 50, "learning_rate": 1e-3, "hidden_dims": [256, 256]}},
-        data=DataSpec(max_train=5000, max_validation=1000, max_test=1000),
-        evaluation={"num_generated": 1000, "classification_runs": 5, "clustering_runs": 10},
+        data=DataSpec(max_train=10000, max_validation=2000, max_test=2000),
+        evaluation={"num_generated": 2000, "classification_runs": 5, "clustering_runs": 10},
         max_lr_retries=3,
     )
 

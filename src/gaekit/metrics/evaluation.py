@@ -306,7 +306,7 @@ def _embed(model: Any, dataset: Any, batch_size: int, show: bool, desc: str) -> 
     zs, ys = [], []
     with _bar(show, len(dataset), desc) as bar:
         for batch in _batches(dataset, batch_size, model.device):
-            zs.append(model.embed(batch.data).to("cpu", torch.float32))
+            zs.append(model.embed(batch.data).flatten(1).to("cpu", torch.float32))
             ys.append(None if batch.labels is None else batch.labels.to("cpu"))
             bar.update(len(batch))
     labels = None if any(y is None for y in ys) else torch.cat(ys)
@@ -489,16 +489,18 @@ class _Run:
         out["interpolation_png"] = self.save_grid("interpolation", rows.reshape(-1, *rows.shape[2:]),
                                                   "interpolation.png", nrow=cfg.interpolation_steps + 2)
         # traversal around the first image's code, in units of each dimension's spread over test images
+        # (codes that are maps, as a VQ-VAE's with a convolutional encoder, are traversed flattened)
         spread_z = model.embed(_first_images(self.data.test, min(len(self.data.test), cfg.batch_size), model.device))
-        std = spread_z.std(0) if len(spread_z) > 1 else torch.ones(model.latent_dim, device=spread_z.device)
-        dims = min(cfg.traversal_dims, model.latent_dim)
-        z0 = model.embed(x[:1])[0]
+        code_shape, spread_z = spread_z.shape[1:], spread_z.flatten(1)
+        std = spread_z.std(0) if len(spread_z) > 1 else torch.ones(spread_z.shape[1], device=spread_z.device)
+        dims = min(cfg.traversal_dims, spread_z.shape[1])
+        z0 = model.embed(x[:1]).flatten(1)[0]
         offsets = torch.linspace(-cfg.traversal_range, cfg.traversal_range, cfg.traversal_steps, device=z0.device)
         codes = z0.repeat(dims, cfg.traversal_steps, 1)
         for d in range(dims):
             codes[d, :, d] += offsets * std[d]
         with inference_mode(model):
-            decoded = model.decode(codes.reshape(-1, model.latent_dim)).cpu()
+            decoded = model.decode(codes.reshape(-1, *code_shape)).cpu()
         out.update(traversal_dims=dims, traversal_steps=cfg.traversal_steps, traversal_range=cfg.traversal_range,
                    traversal_layout="one row per latent dimension d (the first ones): the first pair's start "
                                     "code with z_d moved by -range..+range standard deviations")

@@ -276,8 +276,8 @@ class BaseAE(BaseModel):
             if z0.shape != z1.shape:
                 raise ConfigError(f"interpolate: x_start and x_end must hold as many samples ({len(z0)} vs {len(z1)})")
             t = torch.linspace(0, 1, steps, device=z0.device).view(1, steps, 1)
-            path = z0.unsqueeze(1) * (1 - t) + z1.unsqueeze(1) * t
-            out = self.decode(path.reshape(-1, z0.shape[-1]))
+            path = z0.flatten(1).unsqueeze(1) * (1 - t) + z1.flatten(1).unsqueeze(1) * t  # codes may be maps
+            out = self.decode(path.reshape(-1, *z0.shape[1:]))
             return out.view(z0.shape[0], steps, *out.shape[1:])
 
     def sample_prior(self, num_samples: int, generator: torch.Generator | None = None) -> Tensor:

@@ -247,7 +247,7 @@ class TrainedLatentSampler(BaseSampler):
 
     def _check_codes(self, z: Any, name: str) -> Tensor:
         z = torch.as_tensor(z).detach().to("cpu", torch.float32)
-        d = self.model.latent_dim
+        d = self.code_dim
         if z.dim() != 2 or z.shape[1] != d or z.shape[0] == 0:
             raise DataError(f"{name}: latent codes must have shape (N, {d}) with N >= 1; got {tuple(z.shape)}")
         if not bool(torch.isfinite(z).all()):
@@ -345,7 +345,7 @@ class FlowSampler(TrainedLatentSampler):
         return 2 if self.sampler_config.include_batch_norm else 1
 
     def _build_density(self) -> LatentFlowModel:
-        d = self.model.latent_dim
+        d = self.code_dim
         flow = self.flow_class()(d, **self.sampler_config.flow_kwargs())
         return LatentFlowModel(LatentDensityConfig(input_dim=(d,)), flow)
 

@@ -13,6 +13,7 @@ written or read.
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,7 +103,9 @@ def embed_dataset(model: BaseAE, data: Any, batch_size: int = 500, name: str = "
     Returns
     -------
     Tensor
-        ``(N, latent_dim)`` float32 embeddings on the CPU, in the order of ``data``.
+        ``(N, code_dim)`` float32 embeddings on the CPU, in the order of ``data``: ``code_dim`` is
+        ``latent_dim`` unless the model's codes are maps (a VQ-VAE with a convolutional encoder has
+        ``latent_shape`` ``(latent_dim, h, w)``), which are flattened.
         No gradients are recorded and the model's train/eval mode is restored afterwards.
 
     Raises
@@ -117,7 +120,7 @@ def embed_dataset(model: BaseAE, data: Any, batch_size: int = 500, name: str = "
     chunks = []
     with inference_mode(model):
         for batch in iterate_batches(dataset, batch_size, shuffle=False, generator=None, device=model.device):
-            chunks.append(model.embed(batch.data).to("cpu", torch.float32))
+            chunks.append(model.embed(batch.data).flatten(1).to("cpu", torch.float32))
     if not chunks:
         raise DataError(f"{name} is empty; expected at least one sample")
     return torch.cat(chunks)
@@ -174,6 +177,16 @@ class BaseSampler:
         self._fitted = not self.needs_fit
 
     # -- state ---------------------------------------------------------------------------
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        """Shape of one latent code as the decoder takes it (``(latent_dim,)`` unless the model has maps)."""
+        return tuple(getattr(self.model, "latent_shape", (self.model.latent_dim,)))
+
+    @property
+    def code_dim(self) -> int:
+        """Width of the flattened codes that fitted samplers model (``latent_dim`` for flat codes)."""
+        return math.prod(self.latent_shape)
+
     @property
     def is_fitted(self) -> bool:
         """True when the sampler can sample (always for samplers that need no fitting)."""
@@ -263,7 +276,8 @@ class BaseSampler:
         with inference_mode(self.model):
             latents = self._sample_latents(num_samples, generator, batch_size)
             samples = [
-                self.model.decode(latents[i:i + batch_size].to(device, torch.float32)).to("cpu")
+                self.model.decode(latents[i:i + batch_size].to(device, torch.float32)
+                                  .reshape(-1, *self.latent_shape)).to("cpu")
                 for i in range(0, num_samples, batch_size)
             ]
         out = torch.cat(samples)

@@ -132,7 +132,7 @@ class GaussianMixtureSampler(BaseSampler):
 
         c = self.sampler_config
         z = torch.as_tensor(z).detach().to("cpu", torch.float64)
-        d = self.model.latent_dim
+        d = self.code_dim
         if z.dim() != 2 or z.shape[1] != d:
             raise DataError(f"latent codes must have shape (N, {d}); got {tuple(z.shape)}")
         if z.shape[0] < c.n_components:
@@ -207,7 +207,7 @@ class GaussianMixtureSampler(BaseSampler):
         return {"weights": self.weights, "means": self.means, "scale_tril": self.scale_tril}
 
     def _load_state(self, state: dict[str, Tensor], source: str) -> None:
-        k, d = self.sampler_config.n_components, self.model.latent_dim
+        k, d = self.sampler_config.n_components, self.code_dim
         self._check_state(state, {"weights": (k,), "means": (k, d), "scale_tril": (k, d, d)}, source)
         weights, tril = state["weights"].to(torch.float64), state["scale_tril"].to(torch.float64)
         if bool((weights < 0).any()) or abs(float(weights.sum()) - 1) > 1e-6 or not bool(

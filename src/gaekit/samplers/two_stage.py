@@ -127,7 +127,7 @@ class TwoStageVAESampler(TrainedLatentSampler):
         from gaekit.nn import MLPDecoder, MLPEncoder
 
         c = self.sampler_config
-        dims, k = (self.model.latent_dim,), self.second_stage_latent_dim
+        dims, k = (self.code_dim,), self.second_stage_latent_dim
         config = VAEConfig(input_dim=dims, latent_dim=k, reconstruction_loss="mse", output_activation="identity")
         cls = LearnedVarianceVAE if c.learn_variance else VAE
         return cls(config, encoder=MLPEncoder(dims, k, hidden_dims=c.hidden_dims, variational=True),

@@ -98,7 +98,7 @@ class TrackingCallback(TrainerCallback):
 
     # -- trainer hooks ----------------------------------------------------------------------
     def on_train_begin(self, trainer: Trainer) -> None:
-        if self._running or self.detached:  # still open (train() called again after an interruption): keep it
+        if self._running or self.detached:
             return
         self._running = self._call(self.start, trainer, run_params(trainer))
 
@@ -124,6 +124,11 @@ class TrackingCallback(TrainerCallback):
         if final is not None and final.is_dir():
             self._call(self.log_model, final)
         if self._call(self.close):
+            self._running = False
+
+    def on_train_interrupted(self, trainer: Trainer, error: BaseException) -> None:
+        """Close the run as failed: a resumed training (``Trainer.resume``) opens a new one."""
+        if self._running and self._call(self.close, True):
             self._running = False
 
     # -- failure handling -------------------------------------------------------------------

@@ -40,3 +40,6 @@ class TrainerCallback:
 
     def on_train_end(self, trainer: Trainer) -> None:
         """After training finished and the final model was saved."""
+
+    def on_train_interrupted(self, trainer: Trainer, error: BaseException) -> None:
+        """Training stopped on ``error`` (after ``checkpoint_interrupted`` was written); the error is re-raised."""

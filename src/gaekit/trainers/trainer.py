@@ -247,8 +247,10 @@ class Trainer:
                 while self.state.epoch < cfg.num_epochs and not self.stopped_early:
                     self._train_epoch()
                     self._end_epoch()
-        except BaseException:
+        except BaseException as err:
             self._save_interrupted()
+            with contextlib.suppress(Exception):  # a failing callback must not mask the training error
+                self._emit("on_train_interrupted", err)
             raise
         finally:
             torch.use_deterministic_algorithms(previous_determinism)
