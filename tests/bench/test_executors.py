@@ -130,3 +130,13 @@ def test_cli_smoke_preset_writes_the_report(tmp_path):
 
     assert main(["bench", "--preset", "smoke", "--out", str(tmp_path), "--no-progress"]) == 0
     assert (tmp_path / layout.REPORT_DIR / "report.html").is_file()
+
+
+def test_a_shard_needs_only_the_extractors_of_its_own_datasets(tmp_path):
+    # CIFAR-10 has no FID extractor on a machine without the Inception weights; a shard holding only
+    # MNIST runs must still run (the extractors are built for the datasets of the runs to do)
+    spec = _tiny().replace(datasets=["mnist", "cifar10"], latent_dims={"mnist": [4], "cifar10": [4]})
+    runs = expand(spec)
+    assert runs[0].dataset == "mnist" and {r.dataset for r in runs} == {"mnist", "cifar10"}
+    results = run_study(spec, tmp_path, shard_text=f"1/{len(runs)}", show_progress=False, echo=lambda s: None)
+    assert [(r["run_id"], r["status"]) for r in results] == [(runs[0].run_id, layout.FINISHED)]

@@ -37,15 +37,15 @@ def prepare_study(spec: StudySpec, study_dir: Path) -> None:
     write_json(path, {"schema_version": layout.SCHEMA_VERSION, "spec_hash": digest, "spec": spec.to_dict()})
 
 
-def _warm_extractors(spec: StudySpec, data_dir: str | None) -> None:
-    """Build each dataset's FID/IS extractor once here, so parallel runs find it cached instead of all
-    training the same domain classifier."""
+def _warm_extractors(spec: StudySpec, datasets: list[str], data_dir: str | None) -> None:
+    """Build the FID/IS extractor of each dataset that runs will use, once here, so parallel runs find it
+    cached instead of all training the same domain classifier (and a missing one fails before any run)."""
     if not {"reconstruction", "generation"} & set(spec.tasks):
         return
     from gaekit.metrics import resolve_extractor
     from gaekit.nn.factory import DATASET_INPUT_DIMS
 
-    for dataset in spec.datasets:
+    for dataset in datasets:
         resolve_extractor(spec.extractor, input_shape=DATASET_INPUT_DIMS.get(dataset), dataset=dataset,
                           data_dir=data_dir)
 
@@ -141,7 +141,7 @@ def run_study(spec: StudySpec, study_dir: str | Path, *, workers: int = 1, shard
     if results:
         write(f"{len(results)} of {len(runs)} runs already done (skipped)")
     if todo:
-        _warm_extractors(spec, data_dir)
+        _warm_extractors(spec, sorted({run.dataset for run in todo}), data_dir)
     tasks = [(str(study_dir), spec.to_dict(), run.to_dict(), data_dir) for run in todo]
     start = time.perf_counter()
     if executor == "ray":
