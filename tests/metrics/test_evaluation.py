@@ -194,3 +194,17 @@ def test_every_task_on_a_model_trained_on_10k_mnist_images(mnist_dir, tmp_path, 
     assert 50 < result.nll["nll"] < 200
     for key in ("reconstructions", "interpolation", "traversal", "samples_GaussianMixtureSampler", "metrics"):
         assert (out / result.files[key].rsplit("/", 1)[1]).is_file()
+
+
+def test_generation_reports_each_samplers_own_fit_time(digits_vae, digits, tmp_path):
+    from gaekit.samplers import GaussianMixtureSampler, NormalSampler
+
+    fitted_before = GaussianMixtureSampler(digits_vae).fit(digits[0])  # fitted outside evaluate
+    fitted_before.save(tmp_path / "gmm")
+    loaded = GaussianMixtureSampler.load_from_folder(tmp_path / "gmm", digits_vae)  # fit time unknown
+    samplers = [fitted_before, loaded, NormalSampler(digits_vae)]
+    result = evaluate(digits_vae, digits, tasks="generation", sampler=samplers, extractor=nn.Flatten(),
+                      num_generated=100)
+    times = {name: entry["fit_seconds"] for name, entry in result.generation.items()}
+    assert times["GaussianMixtureSampler"] == round(fitted_before.fit_seconds, 3) > 0
+    assert times["GaussianMixtureSampler_2"] is None and times["NormalSampler"] == 0.0

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -175,6 +176,9 @@ class BaseSampler:
         self.model = model
         self.sampler_config = sampler_config
         self._fitted = not self.needs_fit
+        # seconds the last ``fit`` took: 0 for samplers that need none, None while unknown (not fitted
+        # through ``fit``, e.g. loaded from a folder)
+        self.fit_seconds: float | None = None if self.needs_fit else 0.0
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -221,7 +225,9 @@ class BaseSampler:
             return self
         if train_data is None:
             raise DataError(f"{type(self).__name__}.fit needs train_data")
+        start = time.perf_counter()
         self._fit(train_data, eval_data, _check_count(batch_size, "batch_size"))
+        self.fit_seconds = time.perf_counter() - start
         self._fitted = True
         return self
 
