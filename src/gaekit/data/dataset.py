@@ -179,6 +179,10 @@ class Batch:
         labels = None if self.labels is None else self.labels.to(dev, non_blocking=nb)
         return Batch(self.data.to(dev, non_blocking=nb), labels)
 
+    def rows(self, start: int, stop: int) -> Batch:
+        """The samples ``[start, stop)`` (and their labels) as a batch of views."""
+        return Batch(self.data[start:stop], None if self.labels is None else self.labels[start:stop])
+
     def __len__(self) -> int:
         return int(self.data.shape[0])
 

@@ -39,6 +39,13 @@ def to_fp32(value: Any) -> Any:
     return value
 
 
+def model_networks(model: nn.Module) -> list[nn.Module]:
+    """The model's named networks (``network_names``: encoder, decoder, ...); empty for other models."""
+    names = getattr(model, "network_names", None)
+    networks = [getattr(model, n) for n in names()] if names is not None else []
+    return [n for n in networks if isinstance(n, nn.Module)]
+
+
 class NetworkAutocast:
     """Context manager: while active, ``model``'s networks run under autocast and return fp32 outputs.
 
@@ -76,9 +83,7 @@ class NetworkAutocast:
     def __enter__(self) -> NetworkAutocast:
         if not self.enabled:
             return self
-        names = getattr(self.model, "network_names", None)
-        networks = [getattr(self.model, n) for n in names()] if names is not None else []
-        networks = [n for n in networks if isinstance(n, nn.Module)]
+        networks = model_networks(self.model)
         if not networks:
             self._whole = self._autocast()
             self._whole.__enter__()

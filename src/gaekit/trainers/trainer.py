@@ -31,7 +31,7 @@ from gaekit.trainers.callbacks import TrainerCallback
 from gaekit.trainers.checkpoint import read_checkpoint, rng_state, set_rng_state, write_checkpoint
 from gaekit.trainers.config import TrainerConfig, optimizer_class, scheduler_class
 from gaekit.trainers.distributed import DataParallel, float_buffers, launched_distributed, local_device
-from gaekit.trainers.precision import NetworkAutocast, autocast_dtype
+from gaekit.trainers.precision import NetworkAutocast, autocast_dtype, model_networks
 
 
 @dataclass
@@ -167,11 +167,8 @@ class Trainer:
             self.parallel.check_same(self.dataset_size, "the number of training samples")
             self.parallel.broadcast_module(self.model)
         if cfg.compile:  # each network's forward, so that amp's hooks around it stay eager
-            names = getattr(self.model, "network_names", None)
-            modules = [getattr(self.model, n) for n in names()] if names is not None else [self.model]
-            for module in modules:
-                if isinstance(module, nn.Module):
-                    module.forward = torch.compile(module.forward, **cfg.compile_options)
+            for module in model_networks(self.model) or [self.model]:
+                module.forward = torch.compile(module.forward, **cfg.compile_options)
 
     def _parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         groups = {g: [p for p in ps if p.requires_grad] for g, ps in self.model.parameter_groups().items()}
@@ -326,13 +323,11 @@ class Trainer:
     def _parallel_step(self, batch: Batch, ctx: StepContext) -> ModelOutput | None:
         """One data-parallel step on this process's shard; see ``gaekit.trainers.distributed``."""
         n = len(batch)
-        start, stop = self.parallel.shard(n)
         exclude = self.model.per_sample_buffers
         before = {name: buf.detach().clone() for name, buf in float_buffers(self.model, exclude)}
-        output, losses, nonfinite = None, {}, False
-        if stop > start:
-            with batch_shard(start, stop, n):
-                output = self.model(Batch(batch.data[start:stop], _rows(batch.labels, start, stop)), ctx)
+        output, shard_size = self._shard_forward(batch, ctx)
+        losses, nonfinite = {}, False
+        if output is not None:
             losses = self._group_losses(output)
             nonfinite = self._nonfinite_error(output, losses) is not None
             if not nonfinite:
@@ -350,7 +345,7 @@ class Trainer:
                 raise TrainingError(f"buffer {name!r} of {type(self.model).__name__} changed shape in a training "
                                     "step; list per-sample buffers in the model's per_sample_buffers")
         buffers = {name: (old, now[name]) for name, old in before.items()}
-        to_step, reduced, any_nonfinite = self.parallel.sync_step(self.groups, set(losses), (stop - start) / n,
+        to_step, reduced, any_nonfinite = self.parallel.sync_step(self.groups, set(losses), shard_size / n,
                                                                   buffers, metrics, nonfinite)
         if any_nonfinite:
             raise self._nonfinite_error(output, losses) if nonfinite else TrainingError(
@@ -359,6 +354,14 @@ class Trainer:
         self._optimizer_steps(to_step)
         self._accumulate(reduced)
         return output
+
+    def _shard_forward(self, batch: Batch, ctx: StepContext) -> tuple[ModelOutput | None, int]:
+        """The model on this process's rows of a global batch, and their number (``None, 0``: no rows)."""
+        start, stop = self.parallel.shard(len(batch))
+        if stop == start:
+            return None, 0
+        with batch_shard(start, stop, len(batch)):
+            return self.model(batch.rows(start, stop), ctx), stop - start
 
     def _group_losses(self, output: ModelOutput) -> dict[str, Tensor]:
         losses = output.group_losses if output.group_losses is not None else {"model": output.loss}
@@ -488,13 +491,9 @@ class Trainer:
                 if self.parallel is None:
                     output, n = self.model(batch, ctx), len(batch)
                 else:
-                    total = len(batch)
-                    start, stop = self.parallel.shard(total)
-                    if stop == start:
+                    output, n = self._shard_forward(batch, ctx)
+                    if output is None:
                         continue
-                    with batch_shard(start, stop, total):
-                        output = self.model(Batch(batch.data[start:stop], _rows(batch.labels, start, stop)), ctx)
-                    n = stop - start
                 for key, value in {"loss": output.loss, **output.terms}.items():
                     sums[key] = sums.get(key, 0) + value.detach().double() * n
                 count += n
@@ -671,10 +670,6 @@ class _NoBar:
 
     def set_postfix(self, **kwargs: Any) -> None:
         pass
-
-
-def _rows(labels: Tensor | None, start: int, stop: int) -> Tensor | None:
-    return None if labels is None else labels[start:stop]
 
 
 def _channels_last(batch: Batch) -> Batch:
