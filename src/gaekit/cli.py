@@ -47,12 +47,12 @@ def _write_figures(model, train, test, folder: Path, seed: int, num_samples: int
     """Reconstructions, Normal and GMM samples and an interpolation as PNG grids."""
     import torch
 
-    from gaekit.images import save_image_grid
+    from gaekit.images import display_scale, save_image_grid
     from gaekit.pipelines import GenerationPipeline
     from gaekit.samplers import GaussianMixtureSamplerConfig, NormalSamplerConfig
 
     x = test.as_float()[:32]
-    scale = max(1, 64 // x.shape[-1])  # small images (8x8 digits) are enlarged to be visible
+    scale = display_scale(x.shape)  # small images (8x8 digits) are enlarged to be visible
     files = {"reconstructions": folder / "reconstructions.png", "samples_normal": folder / "samples_normal.png",
              "samples_gmm": folder / "samples_gmm.png", "interpolation": folder / "interpolation.png"}
     save_image_grid(torch.cat([x, model.reconstruct(x).cpu()]), files["reconstructions"], nrow=8, scale=scale)

@@ -96,12 +96,12 @@ def from_hub(repo_id: str, revision: str | None = None, *, token: str | None = N
 
 def _write_samples(model: BaseAE, path: Path, n: int = 16) -> bool:
     """Write a grid of ``n`` prior samples (fixed seed) for image models; return whether it was written."""
-    shape = model.input_dim
-    if len(shape) != 3 or shape[0] not in (1, 3):
-        return False
-    from gaekit.images import save_image_grid
+    from gaekit.images import display_scale, is_image_shape, save_image_grid
 
-    save_image_grid(model.generate(n, generator=torch.Generator().manual_seed(0)), path, scale=max(1, 64 // shape[1]))
+    if not is_image_shape(model.input_dim):
+        return False
+    save_image_grid(model.generate(n, generator=torch.Generator().manual_seed(0)), path,
+                    scale=display_scale(model.input_dim))
     return True
 
 

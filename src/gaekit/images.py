@@ -9,6 +9,16 @@ from typing import Any
 import numpy as np
 
 
+def is_image_shape(shape: Any) -> bool:
+    """Whether a sample shape is an image ``(C, H, W)`` with 1 or 3 channels (what grids can show)."""
+    return len(shape) == 3 and shape[0] in (1, 3)
+
+
+def display_scale(shape: Any) -> int:
+    """Integer upscaling that shows images of this shape about 64 pixels wide (8x8 digits: x8)."""
+    return max(1, 64 // int(shape[-1]))
+
+
 def _as_nchw(images: Any) -> np.ndarray:
     """``images`` as a float64 ``(N, C, H, W)`` array with values in [0, 1] and ``C`` 1 or 3."""
     if hasattr(images, "detach"):  # torch.Tensor, without importing torch here

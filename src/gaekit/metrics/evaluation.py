@@ -40,6 +40,7 @@ from torch import Tensor
 
 from gaekit.config import BaseConfig
 from gaekit.errors import ConfigError, DataError
+from gaekit.images import display_scale, is_image_shape, save_image_grid
 from gaekit.metrics.extractors import FeatureExtractor, resolve_extractor
 from gaekit.metrics.probes import kmeans_accuracy, linear_probe
 from gaekit.metrics.scores import fid_from_features, inception_score
@@ -328,14 +329,6 @@ def _chunks(x: Tensor, size: int) -> Iterator[Tensor]:
         yield x[i:i + size]
 
 
-def _is_image(shape: Sequence[int]) -> bool:
-    return len(shape) == 3 and shape[0] in (1, 3)
-
-
-def _grid_scale(shape: Sequence[int]) -> int:
-    return max(1, 64 // int(shape[-1]))
-
-
 def _resolve_sampler(model: Any, spec: Any) -> Any:
     from gaekit.samplers import SAMPLERS, BaseSampler, BaseSamplerConfig, sampler_for_config
 
@@ -382,11 +375,9 @@ class _Run:
         return self._real
 
     def save_grid(self, key: str, images: Tensor, filename: str, nrow: int) -> str | None:
-        from gaekit.images import save_image_grid
-
-        if self.output_dir is None or not _is_image(self.model.input_dim):
+        if self.output_dir is None or not is_image_shape(self.model.input_dim):
             return None
-        path = save_image_grid(images, self.output_dir / filename, nrow=nrow, scale=_grid_scale(self.model.input_dim))
+        path = save_image_grid(images, self.output_dir / filename, nrow=nrow, scale=display_scale(self.model.input_dim))
         self.result.files[key] = str(path)
         return str(path)
 

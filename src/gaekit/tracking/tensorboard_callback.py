@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from gaekit._extras import require_extra
+from gaekit.images import is_image_shape
 from gaekit.models.base import BaseAE
 from gaekit.tracking.base import TrackingCallback, check_positive_int, output_dir
 
@@ -74,7 +75,7 @@ class TensorBoardCallback(TrackingCallback):
         every = self.images_every_n_epochs
         model = trainer.model
         if (every is not None and trainer.state.epoch % every == 0 and isinstance(model, BaseAE)
-                and len(model.input_dim) == 3 and model.input_dim[0] in (1, 3)):
+                and is_image_shape(model.input_dim)):
             self._log_images(trainer)
         self.writer.flush()
 
