@@ -67,6 +67,7 @@ def test_bad_input_is_a_clear_error_not_a_traceback(tmp_path, capsys):
     ("train", ["--model", "BetaVAE", "--dataset", "--model-config", "--training-config", "--set", "--epochs",
                "--batch-size", "--lr", "--output-dir", "--resume"]),
     ("generate", ["--sampler", "--n-components", "--num-samples", "--output-dir", "--seed", "--dataset"]),
+    ("evaluate", ["--tasks", "--sampler", "--config", "--out", "--dataset", "--data-dir", "--cache-dir"]),
 ])
 def test_help_is_complete(command, options, capsys):
     with pytest.raises(SystemExit):

@@ -71,13 +71,15 @@ def test_tampered_or_truncated_weights_are_refused(saved):
         AutoModel.load_from_folder(folder)
 
 
-def test_truncated_file_without_a_recorded_checksum_is_still_refused(saved):
+def test_truncated_file_whose_checksum_was_updated_is_still_refused(saved):
+    from gaekit.serialization import sha256_file
+
     _, folder = saved
-    meta = json.loads((folder / "gaekit.json").read_text())
-    meta.pop("sha256")
-    (folder / "gaekit.json").write_text(json.dumps(meta))
     weights = folder / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])
+    meta = json.loads((folder / "gaekit.json").read_text())
+    meta["sha256"]["model.safetensors"] = sha256_file(weights)
+    (folder / "gaekit.json").write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match="not a readable safetensors"):
         AutoModel.load_from_folder(folder)
 
@@ -178,3 +180,232 @@ def test_extra_networks_are_built_saved_and_given_again(tmp_path):
     assert torch.equal(again.discriminator.weight, custom.discriminator.weight)
     with pytest.raises(Exception, match="critic"):
         WithCritic(AEConfig(input_dim=(1, 8, 8)), critic=nn.Linear(3, 1))
+
+
+# -- hand-corrupted metadata: every malformed field is a CheckpointError naming the file and the field --
+def _corrupt(folder, file, **fields):
+    path = folder / file
+    data = json.loads(path.read_text())
+    for key, value in fields.items():
+        if value is _DROP:
+            data.pop(key)
+        else:
+            data[key] = value
+    path.write_text(json.dumps(data))
+
+
+_DROP = object()
+_HEX = "0" * 64
+MODEL_META_CORRUPTIONS = [
+    ({"sha256": "abc"}, "sha256"),
+    ({"sha256": ["x"]}, "sha256"),
+    ({"sha256": {}}, "sha256"),
+    ({"sha256": _DROP}, "sha256"),
+    ({"sha256": {"model.safetensors": "f" * 63}}, "sha256"),
+    ({"sha256": {"model.safetensors": "G" * 64}}, "sha256"),
+    ({"sha256": {"model.safetensors": 12}}, "sha256"),
+    ({"sha256": {"model.safetensors": _HEX, "other": None}}, "sha256"),
+    ({"model_name": 5}, "model_name"),
+    ({"model_name": ["VAE"]}, "model_name"),
+    ({"model_name": "NoSuchModel"}, "model_name"),
+    ({"format_version": "1"}, "format_version"),
+    ({"format_version": True}, "format_version"),
+    ({"format_version": None}, "format_version"),
+    ({"format_version": _DROP}, "format_version"),
+    ({"format_version": 99}, "newer gaekit"),
+    ({"gaekit_version": 1.0}, "gaekit_version"),
+    ({"encoder_network": "conv"}, "encoder_network"),
+    ({"encoder_network": [1, 2]}, "encoder_network"),
+    ({"encoder_network": {"name": 3}}, "saved network"),
+    ({"encoder_network": {"name": "nosuchnet"}}, "saved network"),
+    ({"encoder_network": {"name": "mlp", "dataset": [1, 8, 8], "bogus": 1}}, "saved network"),
+    ({"encoder_network": {"name": "mlp", "dataset": "x", "latent_dim": 3}}, "saved network"),
+    ({"decoder_network": {"name": "mlp", "dataset": [1, 8, 8], "role": "decoder", "latent_dim": "3"}},
+     "saved network"),
+    ({"custom_encoder": 7}, "custom_encoder"),
+    ({"custom_decoder": {"a": 1}}, "custom_decoder"),
+]
+
+
+@pytest.mark.parametrize("fields, named", MODEL_META_CORRUPTIONS)
+def test_malformed_model_metadata_is_a_checkpoint_error(saved, fields, named):
+    _, folder = saved
+    _corrupt(folder, "gaekit.json", **fields)
+    with pytest.raises(CheckpointError, match=named) as err:
+        AutoModel.load_from_folder(folder)
+    assert "gaekit.json" in str(err.value) or "saved network" in str(err.value)
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", "null", "3", '"VAE"'])
+def test_metadata_that_is_not_an_object_is_a_checkpoint_error(saved, content):
+    _, folder = saved
+    (folder / "gaekit.json").write_text(content)
+    with pytest.raises(CheckpointError, match="gaekit.json"):
+        AutoModel.load_from_folder(folder)
+
+
+@pytest.mark.parametrize("fields, named", [
+    ({"latent_dim": "3"}, "latent_dim"), ({"latent_dim": -1}, "latent_dim"), ({"input_dim": [0, 8]}, "input_dim"),
+    ({"input_dim": "1x8x8"}, "input_dim"), ({"bogus": 1}, "bogus"), ({"name": "AE"}, "AE"),
+    ({"reconstruction_loss": "l1"}, "reconstruction_loss"),
+])
+def test_malformed_model_config_is_a_checkpoint_error(saved, fields, named):
+    _, folder = saved
+    _corrupt(folder, "config.json", **fields)
+    with pytest.raises(CheckpointError, match=named) as err:
+        AutoModel.load_from_folder(folder)
+    assert "config.json" in str(err.value)
+
+
+def _fitted_sampler_dir(tmp_path):
+    from gaekit.samplers import GaussianMixtureSampler, GaussianMixtureSamplerConfig
+
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=(1, 8, 8), latent_dim=3))
+    sampler = GaussianMixtureSampler(model, GaussianMixtureSamplerConfig(n_components=2))
+    sampler.fit(torch.rand(20, 1, 8, 8))
+    return model, sampler.save(tmp_path / "s")
+
+
+@pytest.mark.parametrize("fields, named", [
+    ({"sampler_name": 3}, "sampler_name"), ({"sampler_name": "NoSuchSampler"}, "NoSuchSampler"),
+    ({"model_name": 1}, "model_name"), ({"input_dim": "x"}, "input_dim"), ({"input_dim": [1, -8]}, "input_dim"),
+    ({"latent_dim": -1}, "latent_dim"), ({"latent_dim": 2.5}, "latent_dim"), ({"latent_dim": _DROP}, "latent_dim"),
+    ({"sha256": None}, "sha256"), ({"sha256": {"sampler.safetensors": "x"}}, "sha256"),
+    ({"sha256": {"model.safetensors": _HEX}}, "sha256"), ({"format_version": "one"}, "format_version"),
+])
+def test_malformed_sampler_metadata_is_a_checkpoint_error(tmp_path, fields, named):
+    from gaekit.samplers import BaseSampler
+
+    model, folder = _fitted_sampler_dir(tmp_path)
+    _corrupt(folder, "gaekit.json", **fields)
+    with pytest.raises(CheckpointError, match=named):
+        BaseSampler.load_from_folder(folder, model)
+
+
+@pytest.mark.parametrize("fields", [{"n_components": "2"}, {"n_components": 0}, {"bogus": True}])
+def test_malformed_sampler_config_is_a_checkpoint_error(tmp_path, fields):
+    from gaekit.samplers import BaseSampler
+
+    model, folder = _fitted_sampler_dir(tmp_path)
+    _corrupt(folder, "sampler_config.json", **fields)
+    with pytest.raises(CheckpointError, match="sampler_config.json"):
+        BaseSampler.load_from_folder(folder, model)
+
+
+# -- nothing is allocated from an untrusted config before it is checked against the weights' header ----
+HUGE = 1 << 40
+
+
+@pytest.mark.parametrize("fields", [{"latent_dim": HUGE}, {"input_dim": [1, HUGE, 8]}, {"latent_dim": 5000},
+                                    {"input_dim": [1, 64, 64]}])
+def test_a_config_that_does_not_fit_the_weights_is_refused_before_allocating(saved, fields, monkeypatch):
+    """Checked on the meta device against the weights file's header: no real tensor is built."""
+    _, folder = saved
+    _corrupt(folder, "config.json", **fields)
+    real_empty, sizes = torch.empty, []
+
+    def recording_empty(*args, **kwargs):
+        out = real_empty(*args, **kwargs)
+        if out.device.type != "meta":
+            sizes.append(out.numel())
+        return out
+
+    monkeypatch.setattr(torch, "empty", recording_empty)
+    with pytest.raises(CheckpointError, match="do not fit|would need") as err:
+        AutoModel.load_from_folder(folder)
+    assert "config.json" in str(err.value) or "encoder." in str(err.value)
+    assert sum(sizes) < 10_000  # nothing of the size the config asks for was allocated
+
+
+@pytest.mark.parametrize("hidden", [[HUGE, HUGE], [HUGE], [5000]])
+def test_a_network_spec_that_does_not_fit_the_weights_is_refused_before_allocating(tmp_path, hidden):
+    from gaekit.nn import create_network
+
+    torch.manual_seed(0)
+    encoder = create_network("mlp", dataset=(1, 8, 8), role="encoder", latent_dim=3, model=VAE, hidden_dims=[16])
+    VAE(VAEConfig(input_dim=(1, 8, 8), latent_dim=3), encoder=encoder).save(tmp_path / "m")
+    AutoModel.load_from_folder(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "gaekit.json").read_text())
+    meta["encoder_network"]["hidden_dims"] = hidden
+    (tmp_path / "m" / "gaekit.json").write_text(json.dumps(meta))
+    expected = r"wrong shape \['encoder\.body" if hidden == [5000] else "meta device|would need"
+    with pytest.raises(CheckpointError, match=expected):
+        AutoModel.load_from_folder(tmp_path / "m")
+
+
+def test_a_custom_network_of_another_size_is_reported_by_key(tmp_path):
+    torch.manual_seed(0)
+    VAE(VAEConfig(input_dim=(1, 8, 8), latent_dim=3), encoder=TinyEncoder()).save(tmp_path / "custom")
+    wider = TinyEncoder()
+    wider.net = nn.Linear(64, 8)
+    with pytest.raises(CheckpointError, match="encoder.net.weight"):
+        AutoModel.load_from_folder(tmp_path / "custom", encoder=wider)
+
+
+# -- loading the wrong kind of folder says which folder to pass -----------------------------------------
+def test_a_run_folder_points_to_its_final_model(saved, tmp_path):
+    model, _ = saved
+    run = tmp_path / "VAE_training_1"
+    model.save(run / "final_model")
+    (run / "history.json").write_text("[]")
+    with pytest.raises(CheckpointError, match="final_model") as err:
+        AutoModel.load_from_folder(run)
+    assert str(run / "final_model") in str(err.value) and "run folder" in str(err.value)
+
+
+def test_a_checkpoint_says_how_to_resume_it(saved, tmp_path):
+    from gaekit.trainers.checkpoint import write_checkpoint
+
+    model, _ = saved
+    ckpt = tmp_path / "run" / "checkpoint_epoch_1"
+    write_checkpoint(ckpt, model_state=model.state_dict(), best_state=model.state_dict(), state={"x": 1},
+                     configs={"config": model.model_config})
+    for folder in (ckpt, ckpt.parent):
+        with pytest.raises(CheckpointError, match="Trainer.from_checkpoint") as err:
+            AutoModel.load_from_folder(folder)
+        assert "--resume" in str(err.value)
+    with pytest.raises(CheckpointError, match="best_model"):
+        AutoModel.load_from_folder(ckpt)
+
+
+def test_a_sampler_folder_and_a_model_folder_say_what_they_are(tmp_path):
+    from gaekit.samplers import BaseSampler
+
+    model, sampler_dir = _fitted_sampler_dir(tmp_path)
+    model_dir = model.save(tmp_path / "m")
+    with pytest.raises(CheckpointError, match=r"sampler folder.*BaseSampler.load_from_folder"):
+        AutoModel.load_from_folder(sampler_dir)
+    with pytest.raises(CheckpointError, match=r"model folder.*AutoModel.load_from_folder"):
+        BaseSampler.load_from_folder(model_dir, model)
+
+
+@pytest.mark.parametrize("hidden_size", [HUGE, 64])
+def test_a_trained_sampler_config_that_does_not_fit_its_weights_is_refused(tmp_path, hidden_size):
+    from gaekit.samplers import BaseSampler, MAFSampler, MAFSamplerConfig
+
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=(1, 8, 8), latent_dim=3))
+    sampler = MAFSampler(model, MAFSamplerConfig(num_epochs=1, hidden_size=16, show_progress=False))
+    folder = sampler.fit(torch.rand(30, 1, 8, 8)).save(tmp_path / "maf")
+    assert BaseSampler.load_from_folder(folder, model).density is not None
+    _corrupt(folder, "sampler_config.json", hidden_size=hidden_size)
+    with pytest.raises(CheckpointError, match="do not fit|would need|describes no valid"):
+        BaseSampler.load_from_folder(folder, model)
+
+
+def test_a_buffer_sized_by_the_data_loads(tmp_path):
+    """RHVAE's metric buffers are empty when built and hold one row per centroid after training."""
+    from conftest import tiny_model
+
+    model = tiny_model("RHVAE")
+    d = model.latent_dim
+    for name, shape in [("centroids", (5, d)), ("metric_matrices", (5, d, d)), ("last_batch_centroids", (5, d)),
+                        ("last_batch_matrices", (5, d, d))]:
+        setattr(model, name, torch.randn(shape))
+    model.save(tmp_path / "rhvae")
+    loaded = AutoModel.load_from_folder(tmp_path / "rhvae")
+    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in model.state_dict().items())
+    _corrupt(tmp_path / "rhvae", "config.json", latent_dim=d + 1)
+    with pytest.raises(CheckpointError, match="centroids"):
+        AutoModel.load_from_folder(tmp_path / "rhvae")

@@ -4,14 +4,19 @@ Every model, sampler and the trainer has a config class deriving from ``BaseConf
 a dataclass whose fields are type-checked (and lightly coerced: JSON lists become tuples,
 ints become floats) on construction and again by ``validate()``; range checks live in
 each class's ``_check``. Errors are ``ConfigError`` naming the field, the bad value and
-what is allowed; unknown keys in a JSON file are refused with the list of accepted keys.
+what is allowed; unknown keys in a JSON file, and unknown or missing keyword arguments in Python,
+are refused with the list of accepted fields. NaN and infinities are refused in every field (a
+config is always writable as strict JSON), and so are seeds outside ``[0, 2**63)``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import json
 import math
+import numbers
 import types
 import typing
 from pathlib import Path
@@ -20,6 +25,86 @@ from typing import Any, ClassVar, Literal, Union
 from gaekit.errors import ConfigError
 
 _MISSING = object()
+
+# seeds are refused outside [0, SEED_LIMIT): torch and numpy take at most 64-bit seeds
+SEED_LIMIT = 2**63
+
+
+def check_seed(value: Any, where: str = "seed") -> int:
+    """``value`` as an int if it is a valid seed (an int in ``[0, 2**63)``), else raise ``ConfigError``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value < SEED_LIMIT:
+        raise ConfigError(f"{where}={value!r} is invalid: expected an int in [0, 2**63)")
+    return int(value)
+
+
+def check_count(value: Any, where: str, minimum: int = 1) -> int:
+    """``value`` as an int if it is an int ``>= minimum`` (not a bool), else raise ``ConfigError``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        allowed = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise ConfigError(f"{where}={value!r} is invalid: expected {allowed}")
+    return int(value)
+
+
+def _is_seed_field(name: str) -> bool:
+    return name in ("seed", "seeds") or name.endswith(("_seed", "_seeds"))
+
+
+def _check_seeds(value: Any, where: str) -> None:
+    """Refuse every int in a seed field (an int, or a list of them) outside ``[0, 2**63)``."""
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_seeds(v, f"{where}[{i}]")
+    elif isinstance(value, numbers.Integral):
+        check_seed(value, where)
+
+
+def _check_finite(value: Any, where: str) -> None:
+    """Refuse NaN and infinities anywhere in a field: a config must be writable as strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where}={value!r} is invalid: expected a finite number (configs are written as JSON)")
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_finite(v, f"{where}[{i}]")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(v, f"{where}[{k!r}]")
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {list: "array", str: "string", bool: "boolean", int: "number", float: "number", type(None): "null"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+def _unknown_error(cls: type, unknown: list[str], noun: str) -> ConfigError:
+    accepted = cls.accepted_keys()
+    return ConfigError(
+        f"unknown {noun}(s) {', '.join(map(repr, unknown))} for {cls.__name__}; "
+        f"accepted {noun}s: {', '.join(accepted)}"
+    )
+
+
+def _checked_init(init: Any) -> Any:
+    """Wrap a config class's dataclass ``__init__`` so that bad arguments (unknown, missing or extra
+    positional) raise ``ConfigError`` listing the accepted fields instead of a bare ``TypeError``."""
+
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            init(self, *args, **kwargs)
+        except TypeError:
+            cls = type(self)
+            try:
+                inspect.signature(init).bind(self, *args, **kwargs)
+            except TypeError as err:
+                unknown = sorted(set(kwargs) - set(cls.accepted_keys()))
+                if unknown:
+                    raise _unknown_error(cls, unknown, "field") from None
+                raise ConfigError(f"{cls.__name__}: {err}; accepted fields: {', '.join(cls.accepted_keys())}") \
+                    from None
+            raise
+
+    __init__._gaekit_checked = True  # type: ignore[attr-defined]
+    return __init__
 
 
 def _describe(tp: Any) -> str:
@@ -71,7 +156,10 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         raise bad
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:  # an int too large for a float
+                raise bad from None
         raise bad
     if tp is str:
         if isinstance(value, str):
@@ -104,6 +192,12 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     return value
 
 
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    """The resolved field annotations of a config class (evaluated once per class)."""
+    return typing.get_type_hints(cls)
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
@@ -125,16 +219,27 @@ class BaseConfig:
 
     name: ClassVar[str] = "BaseConfig"
 
+    def __new__(cls, *args: Any, **kwargs: Any):
+        # the dataclass decorator writes ``__init__`` after class creation (and again when a subclass is
+        # re-decorated), so it is wrapped here, once per class, on first construction
+        if not getattr(cls.__init__, "_gaekit_checked", False):
+            cls.__init__ = _checked_init(cls.__init__)
+        return super().__new__(cls)
+
     def __post_init__(self) -> None:
         self.validate()
 
     # -- validation -------------------------------------------------------------------
     def validate(self) -> None:
         """Type-check every field (coercing JSON lists to tuples, ints to floats) and run range checks."""
-        hints = typing.get_type_hints(type(self))
+        hints = _type_hints(type(self))
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            coerced = _coerce(value, hints[f.name], f"{type(self).__name__}.{f.name}")
+            where = f"{type(self).__name__}.{f.name}"
+            coerced = _coerce(value, hints[f.name], where)
+            _check_finite(coerced, where)
+            if _is_seed_field(f.name):
+                _check_seeds(coerced, where)
             object.__setattr__(self, f.name, coerced)
         self._check()
 
@@ -169,7 +274,8 @@ class BaseConfig:
     def from_dict(cls, data: dict[str, Any]):
         """Build a config from a dict, refusing unknown keys and a mismatched ``name``."""
         if not isinstance(data, dict):
-            raise ConfigError(f"{cls.__name__} expects a JSON object, got {type(data).__name__}")
+            raise ConfigError(f"{cls.__name__} expects a JSON object (a dict of its fields), got a JSON "
+                              f"{_json_kind(data)}: {data!r:.80}")
         data = dict(data)
         name = data.pop("name", None)
         if name is not None and name != cls.name:
@@ -177,14 +283,8 @@ class BaseConfig:
         accepted = cls.accepted_keys()
         unknown = sorted(set(data) - set(accepted))
         if unknown:
-            raise ConfigError(
-                f"unknown key(s) {', '.join(map(repr, unknown))} for {cls.__name__}; "
-                f"accepted keys: {', '.join(accepted)}"
-            )
-        try:
-            return cls(**data)
-        except TypeError as err:  # a required field is missing
-            raise ConfigError(f"{cls.__name__}: {err}") from None
+            raise _unknown_error(cls, unknown, "key")
+        return cls(**data)
 
     def to_json_string(self) -> str:
         return json.dumps(self.to_dict(), indent=2, allow_nan=False)
@@ -196,7 +296,11 @@ class BaseConfig:
     @classmethod
     def from_json(cls, path: str | Path):
         """Read a config written by ``to_json`` (or by hand), validating every field."""
-        return cls.from_dict(read_json(path))
+        data = read_json(path)
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file {path} holds a JSON {_json_kind(data)}; expected a JSON object "
+                              f"with the fields of {cls.__name__}: {', '.join(cls.accepted_keys())}")
+        return cls.from_dict(data)
 
     def replace(self, **changes: Any):
         """A validated copy with ``changes`` applied."""

@@ -18,6 +18,7 @@ from gaekit.data import (
     validate_data,
 )
 from gaekit.data import dataset as dataset_mod
+from gaekit.data.dataset import check_batch
 from gaekit.errors import ConfigError, DataError
 
 
@@ -391,7 +392,24 @@ def test_validate_unit_range_reports_min_max():
         validate_data(data, (4,), unit_range=True)
     msg = str(info.value)
     assert "-0.25" in msg and "1.5" in msg and "BCE" in msg and "uint8" in msg
+    assert "divide by 255, or use output_activation='identity'" in msg
     validate_data(data, (4,), unit_range=False)
+
+
+def test_check_batch_converts_and_checks_one_batch():
+    u8 = np.full((2, 1, 3, 3), 255, dtype=np.uint8)
+    out = check_batch(u8, (1, 3, 3))
+    assert out.dtype == torch.float32 and bool((out == 1).all())
+    x = torch.rand(2, 1, 3, 3, dtype=torch.float64)
+    assert torch.equal(check_batch(x, (1, 3, 3)), x.float())
+    with pytest.raises(DataError, match=r"data \(shape \(2, 9\)\) has samples of shape \(9,\).*reshape the data"):
+        check_batch(torch.rand(2, 9), (1, 3, 3), "data")
+    with pytest.raises(DataError, match="single sample without its batch axis"):
+        check_batch(torch.rand(1, 3, 3), (1, 3, 3))
+    with pytest.raises(DataError, match="1 NaN"):
+        check_batch(torch.tensor([[0.5, float("nan")]]), (2,))
+    with pytest.raises(DataError, match="of type tuple"):
+        check_batch((1.0, 2.0), (2,))
 
 
 def test_validate_chunked_range_over_chunks(monkeypatch):

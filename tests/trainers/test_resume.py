@@ -143,7 +143,7 @@ def test_tampered_or_unsafe_checkpoints_are_refused(data, tmp_path):
     state_file = folder / "state.safetensors"
     original = state_file.read_bytes()
     state_file.write_bytes(original[:-10])
-    with pytest.raises(CheckpointError, match="checksum"):
+    with pytest.raises(CheckpointError, match="checksum|truncated"):
         fresh.load_checkpoint(folder)
     state_file.write_bytes(original)
     (folder / "optimizer.pkl").write_bytes(pickle.dumps({"x": 1}))
@@ -159,3 +159,167 @@ def test_tampered_or_unsafe_checkpoints_are_refused(data, tmp_path):
         fresh.load_checkpoint(folder)
     with pytest.raises(CheckpointError, match="does not exist"):
         fresh.load_checkpoint(tmp_path / "nowhere")
+
+
+# -- divergence, validation, optimizer/config mismatches, data source ------------------------------
+def _edit_state(folder, edit, keep_checksum=False):
+    """Edit ``trainer_state.json`` by hand; unless ``keep_checksum``, also fix the recorded state checksum."""
+    path = folder / "trainer_state.json"
+    meta = json.loads(path.read_text())
+    edit(meta)
+    if not keep_checksum and isinstance(meta.get("sha256"), dict):
+        meta["sha256"]["state"] = checkpoint_module.state_checksum(meta["state"])
+    path.write_text(json.dumps(meta))
+
+
+@pytest.fixture(scope="module")
+def finished(data, tmp_path_factory):
+    """A 2-epoch run with a checkpoint per epoch, written with a data source."""
+    trainer = Trainer(tiny_model("VAE"), _config(tmp_path_factory.mktemp("finished"), num_epochs=2, steps_saving=1),
+                      *data, data_source={"dataset": "digits", "data_dir": None})
+    trainer.train()
+    return trainer
+
+
+@pytest.fixture
+def checkpoint(finished, tmp_path):
+    """A private copy of the epoch-1 checkpoint, in a run folder of its own."""
+    import shutil
+
+    folder = tmp_path / "run" / "checkpoint_epoch_1"
+    shutil.copytree(finished.run_dir / "checkpoint_epoch_1", folder)
+    return folder
+
+
+def test_divergence_leaves_a_loadable_best_model(data, tmp_path):
+    from dataclasses import replace
+
+    from gaekit.errors import TrainingError
+    from gaekit.models import AutoModel
+
+    model = tiny_model("VAE", reconstruction_loss="bce")
+    original_forward, calls = model.forward, {"n": 0}
+
+    def diverging_forward(batch, ctx=None):
+        calls["n"] += model.training
+        out = original_forward(batch, ctx)
+        return replace(out, loss=out.loss * float("nan")) if calls["n"] >= 25 else out  # in epoch 3
+
+    model.forward = diverging_forward
+    trainer = Trainer(model, _config(tmp_path), *data)
+    with pytest.raises(TrainingError, match=r"non-finite loss .* best weights \(epoch 2.*best_model") as info:
+        trainer.train()
+    folder = trainer.run_dir / "best_model"
+    assert str(folder) in str(info.value)
+    loaded = AutoModel.load_from_folder(folder)
+    best = trainer.best_state
+    assert loaded.state_dict().keys() == best.keys()
+    assert all(torch.equal(v, best[k]) for k, v in loaded.state_dict().items())
+    # diverging before any epoch ended: no best weights, so no best_model folder
+    calls["n"] = 0
+    early = Trainer(tiny_model("VAE", reconstruction_loss="bce"), _config(tmp_path), *data)
+    early.model.forward = lambda batch, ctx=None: replace(original_forward(batch, ctx), loss=torch.tensor(float("inf")))
+    with pytest.raises(TrainingError, match="non-finite") as info:
+        early.train()
+    assert "best_model" not in str(info.value) and not (early.run_dir / "best_model").exists()
+
+
+def test_a_hand_edited_trainer_state_is_detected(data, checkpoint, tmp_path):
+    _edit_state(checkpoint, lambda m: m["state"]["trainer"].update(epoch=-5), keep_checksum=True)
+    with pytest.raises(CheckpointError, match="trainer_state.json was modified since it was written"):
+        Trainer(tiny_model("VAE"), _config(tmp_path), *data).load_checkpoint(checkpoint)
+    with pytest.raises(CheckpointError, match="modified since it was written"):
+        checkpoint_module.read_checkpoint_info(checkpoint)
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda s: s["trainer"].update(epoch=-5), r"trainer.epoch=-5 is invalid: expected an int >= 0"),
+    (lambda s: s["trainer"].update(epoch=7), r"trainer.history=.* expected a list of 7"),
+    (lambda s: s["trainer"].update(step_in_epoch=3), r"trainer.global_step=10 is invalid: expected 13"),
+    (lambda s: s["trainer"].update(step_in_epoch=11, global_step=21), r"step_in_epoch=11 .* at most the 10 batches"),
+    (lambda s: s["trainer"].update(best_epoch=4), r"best_epoch=4 is invalid: expected None or an epoch in 1..1"),
+    (lambda s: s["trainer"].update(surprise=1), r"trainer=.*\(unknown: \['surprise'\]\)"),
+    (lambda s: s["trainer"].pop("history"), r"missing: \['history'\]"),
+    (lambda s: s["trainer"]["history"][0].update(epoch="one"), r"trainer.history\[0\].epoch='one'"),
+    (lambda s: s.update(trainer=[1, 2]), r"trainer=\[1, 2\] is invalid: expected an object"),
+    (lambda s: s.pop("rng"), r"missing: \['rng'\]"),
+    (lambda s: s.update(epoch_sums={"loss": 3}), r"epoch_sums=.* expected an object of tensors"),
+    (lambda s: s["rng"].update(torch={"__tensor__": "state#999"}), r"tensor 'state#999' is missing"),
+    (lambda s: s.update(optimizer_classes={"model": 5}), r"optimizer_classes=.* a class name for each group"),
+])
+def test_every_field_of_the_state_is_validated(edit, message, data, checkpoint, tmp_path):
+    _edit_state(checkpoint, lambda m: edit(m["state"]))
+    with pytest.raises(CheckpointError, match=message) as info:
+        Trainer(tiny_model("VAE"), _config(tmp_path), *data).load_checkpoint(checkpoint)
+    assert "trainer_state.json" in str(info.value)
+
+
+def test_a_malformed_checksum_record_is_a_checkpoint_error(data, checkpoint, tmp_path):
+    fresh = Trainer(tiny_model("VAE"), _config(tmp_path), *data)
+    _edit_state(checkpoint, lambda m: m.update(sha256=["not", "a", "dict"]))
+    with pytest.raises(CheckpointError, match=r"sha256=\['not', 'a', 'dict'\] is invalid"):
+        fresh.load_checkpoint(checkpoint)
+    _edit_state(checkpoint, lambda m: m.update(sha256={"model.safetensors": "x"}))
+    with pytest.raises(CheckpointError, match="sha256=.* is invalid"):
+        fresh.load_checkpoint(checkpoint)
+
+
+def test_resuming_with_another_optimizer_is_refused_naming_both(data, checkpoint, tmp_path):
+    from gaekit.errors import ConfigError
+
+    sgd = _config(tmp_path, optimizer="SGD", optimizer_params={"momentum": 0.9})
+    with pytest.raises(CheckpointError, match=r"group 'model' was trained with optimizer Adam.* gives SGD"):
+        Trainer(tiny_model("VAE"), sgd, *data).load_checkpoint(checkpoint)
+    with pytest.raises((CheckpointError, ConfigError), match=r"optimizer \(checkpoint 'Adam', given 'SGD'\)"):
+        Trainer.from_checkpoint(checkpoint, *data, training_config=sgd)
+    step = _config(tmp_path, scheduler="StepLR", scheduler_params={"step_size": 1})
+    with pytest.raises(CheckpointError, match=r"scheduler ReduceLROnPlateau.* gives StepLR"):
+        Trainer(tiny_model("VAE"), step, *data).load_checkpoint(checkpoint)
+
+
+@pytest.mark.parametrize(("file", "content", "message"), [
+    ("config.json", [1, 2], r"config.json holds a JSON list"),
+    ("training_config.json", [1, 2], r"training_config.json holds a JSON list"),
+    ("config.json", {"name": "NoSuchModel", "input_dim": [1, 8, 8], "latent_dim": 3}, r"config.json: .*NoSuchModel"),
+    ("training_config.json", {"num_epochs": "many"}, r"training_config.json: .*num_epochs"),
+    ("config.json", None, r"config.json is missing"),
+])
+def test_from_checkpoint_with_a_bad_config_file_names_it(file, content, message, data, checkpoint):
+    if content is None:
+        (checkpoint / file).unlink()
+    else:
+        (checkpoint / file).write_text(json.dumps(content))
+    with pytest.raises(CheckpointError, match=message):
+        Trainer.from_checkpoint(checkpoint, *data)
+
+
+def test_data_source_is_recorded_and_read_without_a_model(data, finished, checkpoint, tmp_path):
+    from gaekit.errors import ConfigError
+    from gaekit.trainers import read_checkpoint_info
+
+    info = read_checkpoint_info(checkpoint)
+    assert info == {"model_name": "VAE", "epoch": 1, "step_in_epoch": 0, "global_step": 10, "num_epochs": 2,
+                    "data_source": {"dataset": "digits", "data_dir": None}, "run_dir": str(checkpoint.parent)}
+    resumed = Trainer.from_checkpoint(checkpoint, *data)
+    assert resumed.data_source == {"dataset": "digits", "data_dir": None}
+    with pytest.raises(CheckpointError, match="does not exist"):
+        read_checkpoint_info(tmp_path / "nowhere")
+    with pytest.raises(ConfigError, match="data_source="):
+        Trainer(tiny_model("VAE"), _config(tmp_path), *data, data_source={"dataset": object()})
+
+
+def test_resume_with_more_epochs_is_exact_and_other_changes_are_refused(data, finished, checkpoint, tmp_path):
+    from gaekit.errors import ConfigError
+
+    longer = Trainer(tiny_model("VAE"), _config(tmp_path, num_epochs=3), *data)
+    longer.train()
+    resumed = Trainer.from_checkpoint(checkpoint, *data, overrides={"num_epochs": 3, "show_progress": False})
+    resumed.train()
+    assert _same_weights(resumed.model, longer.model) and resumed.state.history == longer.state.history
+    config = finished.config.replace(num_epochs=3, log_every_n_steps=5)
+    again = Trainer.from_checkpoint(checkpoint, *data, training_config=config)
+    assert again.config.num_epochs == 3
+    with pytest.raises(ConfigError, match=r"learning_rate \(checkpoint 0.001, given 0.01\)"):
+        Trainer.from_checkpoint(checkpoint, *data, overrides={"learning_rate": 0.01})
+    with pytest.raises(ConfigError, match=r"batch_size .*; seed "):
+        Trainer.from_checkpoint(checkpoint, *data, training_config=finished.config.replace(batch_size=8, seed=1))

@@ -8,12 +8,8 @@ that nesting order (the spec's order at each level); it is the same on every mac
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import os
 import re
-import socket
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +17,7 @@ from typing import Any
 from gaekit.bench import layout
 from gaekit.bench.spec import StudySpec
 from gaekit.errors import ConfigError
+from gaekit.trainers.locks import run_lock  # noqa: F401 (re-exported: the per-run lock)
 
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
@@ -150,45 +147,3 @@ def run_dir(study_dir: Path, run: RunSpec) -> Path:
 
 def read_record(study_dir: Path, run: RunSpec) -> RunRecord | None:
     return RunRecord.read(run_dir(study_dir, run) / layout.RUN_FILE)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-@contextlib.contextmanager
-def run_lock(folder: Path) -> Iterator[bool]:
-    """Hold ``folder/.lock`` while the block runs; yields False (holding nothing) when another live
-    process holds it. A lock left by a dead process on this host is taken over."""
-    folder.mkdir(parents=True, exist_ok=True)
-    lock = folder / ".lock"
-    me = f"{socket.gethostname()} {os.getpid()}"
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            try:
-                host, pid = lock.read_text().split()
-            except (OSError, ValueError):
-                host, pid = socket.gethostname(), "0"  # unreadable or half-written: treated as stale
-            if host != socket.gethostname() or _pid_alive(int(pid)):
-                yield False
-                return
-            with contextlib.suppress(FileNotFoundError):
-                lock.unlink()  # stale: its process is gone
-            continue
-        with os.fdopen(fd, "w") as fh:
-            fh.write(me)
-        try:
-            yield True
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                lock.unlink()
-        return
-    yield False

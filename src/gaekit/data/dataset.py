@@ -23,6 +23,7 @@ __all__ = [
     "LoaderAdapter",
     "TorchDatasetAdapter",
     "as_dataset",
+    "check_batch",
     "iterate_batches",
     "num_batches",
     "validate_data",
@@ -375,6 +376,10 @@ def _collate_items(items: list[Any]) -> Batch:
         x, y = _split_item(item, "a dataset item")
         datas.append(_as_data_tensor(x, "a dataset item"))
         labels.append(y)
+    for i, d in enumerate(datas):
+        if d.shape != datas[0].shape:
+            raise DataError(f"dataset items have different shapes: {_shape_str(datas[0].shape)} and "
+                            f"{_shape_str(d.shape)} (item {i} of a batch); expected every sample to have one shape")
     data = torch.stack(datas)
     lab = None
     if all(y is not None for y in labels):
@@ -703,14 +708,27 @@ def _iterate_torch_dataset(
         num_workers=ds.num_workers,
         drop_last=False,
     )
-    return (_raw_to_batch(raw, device, "a dataset batch") for raw in loader)
+    expected = ds.sample_shape
+    return (_same_shape(_raw_to_batch(raw, device, "a dataset batch"), expected, f"batch {i} of the dataset",
+                        "its first item")
+            for i, raw in enumerate(loader, start=start_batch))
 
 
 def _iterate_loader(ds: LoaderAdapter, start_batch: int, device: torch.device | None) -> Iterator[Batch]:
+    expected = ds.sample_shape
     for i, raw in enumerate(ds.loader):
         if i < start_batch:
             continue
-        yield _raw_to_batch(raw, device, f"batch {i} of the loader")
+        what = f"batch {i} of the loader"
+        yield _same_shape(_raw_to_batch(raw, device, what), expected, what, "its first batch")
+
+
+def _same_shape(batch: Batch, expected: tuple[int, ...], what: str, reference: str) -> Batch:
+    """``batch``, unless its samples are not shaped ``expected`` (the shape of ``reference``): DataError."""
+    if batch.data.shape[1:] != expected:
+        raise DataError(f"{what} has samples of shape {_shape_str(batch.data.shape[1:])} but {reference} had "
+                        f"{_shape_str(expected)}; expected every batch to hold samples of one shape")
+    return batch
 
 
 # ---------------------------------------------------------------------- validation
@@ -775,10 +793,39 @@ def _check_values(data: Tensor, unit_range: bool, name: str, where: str) -> None
         )
     if unit_range and lo is not None and hi is not None and (lo < 0.0 or hi > 1.0):
         raise DataError(
-            f"{name} has values in [{lo:.6g}, {hi:.6g}]{where} but this model's loss needs data in [0, 1] "
-            "(BCE needs targets in [0, 1]); rescale the data to [0, 1], or pass uint8 images in 0..255, "
-            "which are scaled by 1/255 automatically"
+            f"{name} has values outside [0, 1]{where}, the range of this model's sigmoid output (and BCE loss): "
+            f"your data lies in [{lo:.6g}, {hi:.6g}]: divide by 255, or use output_activation='identity' (with "
+            "reconstruction_loss='mse'); uint8 images in 0..255 are scaled by 1/255 automatically"
         )
+
+
+def check_batch(x: Any, input_dim: Sequence[int], name: str = "x", device: DeviceLike = None) -> Tensor:
+    """``x`` as a float32 batch of samples shaped ``input_dim`` on ``device`` (uint8 scaled by 1/255).
+
+    Raises ``DataError`` for a non-array, a bad dtype, a wrong shape (also a single sample without its
+    batch axis) or NaN/inf values. For the model helpers (``embed``, ``reconstruct``, ...), not the
+    training loop, whose data ``validate_data`` checks once.
+    """
+    if isinstance(x, np.ndarray):
+        t = _numpy_to_tensor(x, name)
+    elif isinstance(x, Tensor):
+        t = x.detach()
+    else:
+        raise DataError(f"{name} is of type {type(x).__name__}; expected a torch Tensor or numpy array of "
+                        f"samples shaped (N, {', '.join(map(str, input_dim))})")
+    _check_torch_dtype(t.dtype, name)
+    expected = tuple(int(d) for d in input_dim)
+    found = tuple(int(s) for s in t.shape)
+    if found == expected:
+        raise DataError(f"{name} has shape {_shape_str(found)}, a single sample without its batch axis; expected "
+                        f"a batch of shape (N, {', '.join(map(str, expected))}): use x.unsqueeze(0) (or x[None])")
+    if found[1:] != expected:
+        raise _shape_problem(found[1:], expected, f"{name} (shape {_shape_str(found)})")
+    if t.dtype.is_floating_point:
+        _check_values(t, False, name, "")
+    if t.dtype == torch.uint8:
+        return _to_float32(t, _as_device(device), name)
+    return t.to(t.device if device is None else device, torch.float32)  # no copy when it already fits
 
 
 def validate_data(

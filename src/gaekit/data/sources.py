@@ -115,10 +115,13 @@ def _holds(folder: Path, stems: Sequence[str]) -> bool:
 
 
 def _candidate_dirs(name: str, root: PathLike | None) -> list[Path]:
-    cands: list[Path] = []
+    """Where dataset ``name`` may be: ``root`` and ``root/name`` only when ``root`` is given, else the usual places."""
     if root is not None:
         r = Path(root).expanduser()
-        cands += [r, r / name]
+        if not r.exists():
+            raise DataError(f"data folder {r} (given for dataset {name!r}) does not exist")
+        return [r, r / name]
+    cands: list[Path] = []
     env = os.environ.get("GAEKIT_DATA_DIR")
     if env:
         cands.append(Path(env).expanduser() / name)
@@ -141,16 +144,17 @@ def _candidate_dirs(name: str, root: PathLike | None) -> list[Path]:
 def find_data_dir(name: str, root: PathLike | None = None, *, required: Sequence[str] | None = None) -> Path:
     """Find the folder holding the files of dataset ``name``.
 
-    Searched in order: ``root`` itself, ``root/name``, ``$GAEKIT_DATA_DIR/name``, the user data
-    folder ``$XDG_CACHE_HOME/gaekit/data/name`` (default ``~/.cache/gaekit/data/name``), then
-    ``../shared/datasets/name`` relative to the current folder and to the source checkout.
+    With ``root`` given, only ``root`` itself and ``root/name`` are looked at. Without it, in order:
+    ``$GAEKIT_DATA_DIR/name``, the user data folder ``$XDG_CACHE_HOME/gaekit/data/name`` (default
+    ``~/.cache/gaekit/data/name``), then ``../shared/datasets/name`` relative to the current folder
+    and to the source checkout.
 
     Parameters
     ----------
     name : str
         Dataset folder name ("mnist", "fashion-mnist", ...).
     root : str or Path, optional
-        Folder to try first.
+        The only folder (with its ``name`` subfolder) looked at when given.
     required : sequence of str, optional
         File names (each also accepted with ``.gz``) the folder must hold; default: the known files
         of ``name``, or none (any existing folder) for other names.
@@ -163,7 +167,8 @@ def find_data_dir(name: str, root: PathLike | None = None, *, required: Sequence
     Raises
     ------
     DataError
-        Listing every place searched and how to get the data.
+        A given ``root`` that does not exist or does not hold the files; otherwise none of the usual
+        places holds them. The message lists every place searched and how to get the data.
     """
     stems = tuple(required) if required is not None else _REQUIRED_STEMS.get(name, ())
     cands = _candidate_dirs(name, root)
@@ -177,6 +182,9 @@ def find_data_dir(name: str, root: PathLike | None = None, *, required: Sequence
         hint = f"download it with gaekit.data.download_mnist({args}) "
     else:
         hint = "put the files in one of these folders "
+    if root is not None:
+        raise DataError(f"dataset {name!r} not found in the given data folder {root}: neither {cands[0]} nor "
+                        f"{cands[1]} holds its files{what}; {hint}or give the folder that holds them")
     raise DataError(
         f"dataset {name!r} not found{what}; searched:\n{places}\n"
         f"{hint}or set GAEKIT_DATA_DIR to a folder holding a {name!r} subfolder with the files"
@@ -529,7 +537,11 @@ _PICKLE_REFUSED = (
 
 def _open_npz(path: Path) -> Any:
     if not path.is_file():
-        raise DataError(f"npz file {path} does not exist")
+        raise DataError(f"npz file {path} does not exist" + (" (it is a folder)" if path.is_dir() else ""))
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if not magic.startswith((b"PK", b"\x93NUMPY")):
+        raise DataError(f"{path} is not a .npz or .npy file: it starts with {magic!r}, not a zip or npy header")
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -549,6 +561,14 @@ def _npz_array(f: Any, key: str, path: Path) -> np.ndarray:
                 _PICKLE_REFUSED.format(what=f"array {key!r} in {path} is an object array")
             ) from None
         raise DataError(f"array {key!r} in {path} could not be read: {exc}") from None
+
+
+def _npz_dataset(path: Path, data: np.ndarray, labels: np.ndarray | None = None) -> ArrayDataset:
+    """``ArrayDataset(data, labels)``, its refusal naming the file the arrays came from."""
+    try:
+        return ArrayDataset(data, labels)
+    except DataError as err:
+        raise DataError(f"{path}: {err}") from None
 
 
 def load_npz(path: PathLike, key: str | None = None, labels_key: str | None = None) -> ArrayDataset:
@@ -578,7 +598,7 @@ def load_npz(path: PathLike, key: str | None = None, labels_key: str | None = No
     if isinstance(f, np.ndarray):  # a .npy file
         if key is not None or labels_key is not None:
             raise DataError(f"{p} holds a single array (.npy); key and labels_key do not apply")
-        return ArrayDataset(f)
+        return _npz_dataset(p, f)
     with f:
         names = list(f.files)
         if key is None:
@@ -610,7 +630,7 @@ def load_npz(path: PathLike, key: str | None = None, labels_key: str | None = No
                     ):
                         labels = cand
                     break
-    return ArrayDataset(data, labels)
+    return _npz_dataset(p, data, labels)
 
 
 # ---------------------------------------------------------------------- registry
@@ -641,14 +661,17 @@ def _load_npz_split(path: str, split: str) -> ArrayDataset:
     p = Path(path).expanduser()
     f = _open_npz(p)
     if isinstance(f, np.ndarray):
-        return ArrayDataset(f)
+        return _npz_dataset(p, f)
     with f:
         names = list(f.files)
         if split in names:
             data = _npz_array(f, split, p)
             labels_key = next((k for k in (f"{split}_labels", f"{split}_y") if k in names), None)
             labels = None if labels_key is None else _npz_array(f, labels_key, p)
-            return ArrayDataset(data, labels)
+            return _npz_dataset(p, data, labels)
+        if any(name in _SPLITS for name in names):
+            raise DataError(f"{p} holds the arrays {names} but no {split!r} array; add one named {split!r} "
+                            f"(arrays named after splits: {', '.join(_SPLITS)})")
     return load_npz(p)
 
 
@@ -656,18 +679,25 @@ def load_dataset(name: str, split: str = "train", root: PathLike | None = None) 
     """Load a registered dataset (see ``DATASETS.names()``), an ``npz:<path>`` or ``images:<folder>``.
 
     For ``npz:<path>``: if the file holds an array named ``split`` (e.g. "train", "test") it is the
-    data, with labels from ``<split>_labels`` or ``<split>_y`` when present; otherwise the file is
-    loaded by :func:`load_npz` with its default keys and ``split`` is ignored. ``root`` is ignored.
+    data, with labels from ``<split>_labels`` or ``<split>_y`` when present; a file holding arrays
+    named after other splits only is a ``DataError``; otherwise the file is loaded by :func:`load_npz`
+    with its default keys and ``split`` is ignored. ``root`` is ignored.
 
     Also "cifar10", "celeba", and ``images:<folder>`` for any folder of JPEG/PNG images, loaded by
     :func:`gaekit.data.images.load_image_folder` at 64x64 without crop: ``split`` follows a partition
     file (``list_eval_partition.txt``) when present, else an 80/10/10 split by a hash of each file
     name; "all" loads every image. ``root`` is ignored.
 
+    For the datasets read from files (mnist, fashion-mnist, cifar10, celeba) a given ``root`` is the
+    only place looked at: a ``root`` that does not exist or does not hold the dataset is a ``DataError``
+    naming it (see :func:`find_data_dir`).
+
     Raises
     ------
     ConfigError
         Unknown dataset name or split.
+    DataError
+        Missing or unreadable files.
     """
     if name.startswith("npz:"):
         return _load_npz_split(name[len("npz:") :], split)

@@ -16,7 +16,7 @@ from torch import Tensor
 
 from gaekit.models import _losses
 from gaekit.models.base import ModelOutput, StepContext, batch_data
-from gaekit.models.vae import VAE
+from gaekit.models.vae import VAE, check_importance_sampling
 
 
 class ManifoldVAE(VAE):
@@ -45,8 +45,7 @@ class ManifoldVAE(VAE):
         """Importance-sampled ``log p(x)`` per sample, shape ``(B,)``, with ``q(z|x)`` as proposal:
         ``logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K`` (Burda et al. 2016, Eq. 8);
         prior and posterior densities are taken w.r.t. the same (Riemannian) base measure."""
-        if n_importance_samples < 1:
-            raise ValueError(f"n_importance_samples={n_importance_samples} must be >= 1")
+        n_importance_samples, chunk_size = check_importance_sampling(n_importance_samples, chunk_size)
         with self._inference():
             x = self._to_model(x)
             q = self.posterior_distribution(x)

@@ -23,7 +23,12 @@ class AutoModel:
     @staticmethod
     def load_from_folder(folder: str | Path, encoder: nn.Module | None = None,
                          decoder: nn.Module | None = None, **networks: nn.Module | None) -> BaseAE:
-        """Load any saved model; custom networks (encoder, decoder, discriminator, ...) are given again."""
+        """Load any saved model; custom networks (encoder, decoder, discriminator, ...) are given again.
+
+        ``folder`` is the model folder itself (a run's ``final_model/``); a run folder, a training
+        checkpoint or a sampler folder is refused with a ``CheckpointError`` saying what to pass instead.
+        A file that is not a gaekit file (e.g. a pickle) gives ``UnsafeLoadError``.
+        """
         return BaseAE.load_from_folder(folder, encoder=encoder, decoder=decoder, **networks)
 
     @classmethod

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
-from gaekit.config import BaseConfig
+from gaekit.config import BaseConfig, check_count
+from gaekit.data.dataset import check_batch
 from gaekit.errors import CheckpointError, ConfigError
 from gaekit.models import _losses
 from gaekit.nn import EncoderOutput, MLPDecoder, MLPEncoder, as_encoder_output
+from gaekit.nn.base import check_build_memory, check_fits_in_memory, large_sizes
 from gaekit.registry import Registry
 from gaekit.serialization import (
     atomic_folder,
@@ -61,6 +65,11 @@ class BaseAEConfig(BaseConfig):
         if self.reconstruction_loss == "bce":
             self._require("output_activation", self.output_activation == "sigmoid",
                           "'sigmoid' when reconstruction_loss='bce'")
+
+    def own_tensor_bytes(self) -> int:
+        """Bytes of the tensors a model of this config holds besides its networks (codebooks, pseudo-inputs,
+        ...): checked against the machine's memory before the model is built. 0 by default."""
+        return 0
 
 
 @dataclass
@@ -139,8 +148,10 @@ class BaseModel(nn.Module):
 
     @property
     def needs_unit_range_data(self) -> bool:
-        """Whether training data must lie in [0, 1] (a Bernoulli/BCE reconstruction loss)."""
-        return getattr(self.model_config, "reconstruction_loss", None) == "bce"
+        """Whether training data must lie in [0, 1]: the model's outputs do (a sigmoid output activation) or
+        its loss needs it (a Bernoulli/BCE reconstruction loss)."""
+        c = self.model_config
+        return getattr(c, "reconstruction_loss", None) == "bce" or getattr(c, "output_activation", None) == "sigmoid"
 
     def forward(self, batch: Any, ctx: StepContext | None = None) -> ModelOutput:  # pragma: no cover
         raise NotImplementedError
@@ -203,9 +214,22 @@ class BaseAE(BaseModel):
                               f"{['encoder', 'decoder', *self.extra_networks]}")
         given = {"encoder": encoder, "decoder": decoder, **networks}
         self.custom_networks = {part for part, module in given.items() if module is not None}
+        sizes = {f"{type(model_config).__name__}.{f.name}": getattr(model_config, f.name)
+                 for f in dataclasses.fields(model_config)}
+        planned = model_config.own_tensor_bytes()  # and of the default networks built so far, when estimated
+        check_fits_in_memory(planned, type(self).__name__, large_sizes(sizes))
         for part in self.network_names():
             module = given.get(part)
-            setattr(self, part, module if module is not None else getattr(self, f"default_{part}")())
+            if module is None:
+                build = getattr(self, f"default_{part}")
+                planned += check_build_memory(build, f"{type(self).__name__}'s default {part}", sizes, planned)
+                module = build()
+            setattr(self, part, module)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "sample_prior" in vars(cls):  # every model's prior refuses a bad number of samples
+            cls.sample_prior = _counted(cls.sample_prior)
 
     @classmethod
     def network_names(cls) -> tuple[str, ...]:
@@ -228,6 +252,9 @@ class BaseAE(BaseModel):
 
     # -- core maps ------------------------------------------------------------------
     def encode(self, x: Tensor) -> EncoderOutput:
+        """The encoder's output for a batch ``x`` shaped ``(B, *input_dim)`` (``DataError`` otherwise)."""
+        if not isinstance(x, Tensor) or x.shape[1:] != self.model_config.input_dim:  # one cheap test per step
+            x = check_batch(x, self.input_dim, "x", self.device)
         return as_encoder_output(self.encoder(x))
 
     def decode_logits(self, z: Tensor) -> Tensor:
@@ -250,11 +277,14 @@ class BaseAE(BaseModel):
     def _inference(self) -> contextlib.AbstractContextManager:
         return inference_mode(self)
 
-    def _to_model(self, x: Any) -> Tensor:
-        x = torch.as_tensor(batch_data(x))
-        if x.dtype == torch.uint8:
-            x = x.float() / 255
-        return x.to(self.device, torch.float32)
+    def _to_model(self, x: Any, name: str = "x") -> Tensor:
+        """A batch of data as float32 on the model's device (uint8 scaled by 1/255), checked against
+        ``input_dim`` (``DataError`` for a wrong shape, dtype or type, or NaN/inf values)."""
+        if isinstance(x, dict) and "data" in x:
+            x = x["data"]
+        elif not isinstance(x, (Tensor, np.ndarray)) and isinstance(getattr(x, "data", None), Tensor):
+            x = x.data  # a gaekit Batch
+        return check_batch(x, self.input_dim, name, self.device)
 
     def embed(self, x: Tensor) -> Tensor:
         """Latent codes of ``x`` (the posterior mean for variational models); no loss computed."""
@@ -268,11 +298,10 @@ class BaseAE(BaseModel):
 
     def interpolate(self, x_start: Tensor, x_end: Tensor, steps: int = 10) -> Tensor:
         """Decode ``steps`` points on the segment between the embeddings: ``(B, steps, *input_dim)``."""
-        if steps < 2:
-            raise ConfigError(f"interpolate: steps={steps} is invalid: expected an int >= 2")
+        check_count(steps, "interpolate: steps", minimum=2)
         with self._inference():
-            z0 = self.encode(self._to_model(x_start)).embedding
-            z1 = self.encode(self._to_model(x_end)).embedding
+            z0 = self.encode(self._to_model(x_start, "x_start")).embedding
+            z1 = self.encode(self._to_model(x_end, "x_end")).embedding
             if z0.shape != z1.shape:
                 raise ConfigError(f"interpolate: x_start and x_end must hold as many samples ({len(z0)} vs {len(z1)})")
             t = torch.linspace(0, 1, steps, device=z0.device).view(1, steps, 1)
@@ -282,10 +311,12 @@ class BaseAE(BaseModel):
 
     def sample_prior(self, num_samples: int, generator: torch.Generator | None = None) -> Tensor:
         """Codes drawn from the model's prior (standard normal unless a model overrides it)."""
+        num_samples = check_count(num_samples, "num_samples")
         return torch.randn(num_samples, self.latent_dim, generator=generator).to(self.device)
 
     def generate(self, num_samples: int, generator: torch.Generator | None = None) -> Tensor:
-        """Decode ``num_samples`` codes drawn from the model's own prior."""
+        """Decode ``num_samples`` (a positive int) codes drawn from the model's own prior."""
+        num_samples = check_count(num_samples, "num_samples")
         with self._inference():
             return self.decode(self.sample_prior(num_samples, generator))
 
@@ -293,11 +324,13 @@ class BaseAE(BaseModel):
     def save(self, folder: str | Path, training_config: BaseConfig | None = None) -> Path:
         """Write ``config.json``, ``model.safetensors``, ``gaekit.json`` (and ``training_config.json``).
 
-        The folder is written atomically. No pickle is written: custom encoders/decoders
-        are recorded by class name and must be passed again to ``load_from_folder``.
+        The folder is written atomically and only gaekit's files are replaced: ``folder`` must be
+        new, empty or a saved model folder (whose other files, e.g. notes, are kept); anything else
+        raises ``CheckpointError`` and is left untouched. No pickle is written: custom
+        encoders/decoders are recorded by class name and must be passed again to ``load_from_folder``.
         """
         folder = Path(folder)
-        with atomic_folder(folder) as tmp:
+        with atomic_folder(folder, kind="model") as tmp:
             self.model_config.to_json(tmp / "config.json")
             digest = save_tensors(tmp / "model.safetensors", self.state_dict())
             if training_config is not None:
@@ -321,31 +354,67 @@ class BaseAE(BaseModel):
         Networks built by ``gaekit.nn.create_network`` are rebuilt from the folder; other custom
         networks (encoder, decoder, or a model's extra networks such as a discriminator) must be
         given again as instances, and their saved weights are loaded into them.
+
+        Nothing is allocated before it is checked: every field of ``gaekit.json`` is type-checked,
+        and the model that ``config.json`` and the saved network specs describe is first built on
+        the ``meta`` device and its state-dict shapes compared with the weights file's header.
         """
+        from gaekit.serialization import check_shapes, read_safetensors_header, require_field
+
         folder = Path(folder)
-        meta = read_folder_metadata(folder, "gaekit.json", "model", "model_name")
+        meta = read_folder_metadata(folder, "model")
+        path = folder / "gaekit.json"
         name = meta["model_name"]
+        if cls is BaseAE and name not in MODELS:
+            raise CheckpointError(f"{path}: field 'model_name' = {name!r} is not a registered model; registered "
+                                  f"models: {', '.join(MODELS.names())}")
         if cls is not BaseAE and name != cls.config_class.name:
             raise CheckpointError(
                 f"{folder} holds a {name!r} model; load it with AutoModel or {name}.load_from_folder"
             )
         model_cls = MODELS.get(name) if cls is BaseAE else cls
         given = {"encoder": encoder, "decoder": decoder, **networks}
+        specs: dict[str, dict[str, Any]] = {}
         for part in model_cls.network_names():
-            if given.get(part) is None:
-                given[part] = _registered_network(meta.get(f"{part}_network"))
-            if meta.get(f"custom_{part}") and given[part] is None:
+            custom = require_field(meta, f"custom_{part}", path, lambda v: v is None or isinstance(v, str),
+                                   "the class name of a custom network, or null", optional=True)
+            spec = require_field(meta, f"{part}_network", path, lambda v: v is None or isinstance(v, dict),
+                                 "a gaekit.nn.create_network spec (a JSON object), or null", optional=True)
+            if given.get(part) is not None:
+                continue
+            if spec:
+                specs[part] = spec
+            elif custom:
                 raise CheckpointError(
-                    f"{folder} was saved with a custom {part} ({meta[f'custom_{part}']}); gaekit stores no "
+                    f"{folder} was saved with a custom {part} ({custom}); gaekit stores no "
                     f"pickled code, so pass an instance again: load_from_folder(path, {part}=...)"
                 )
         try:
             config = model_cls.config_class.from_json(folder / "config.json")
         except ConfigError as err:
             raise CheckpointError(f"{folder}/config.json is invalid: {err}") from None
-        model = model_cls(config, **given)
-        state = load_tensors(folder / "model.safetensors", meta.get("sha256", {}).get("model.safetensors"))
-        model.load_weights(state, source=str(folder))
+
+        def build() -> BaseAE:
+            rebuilt = {part: _registered_network(spec) for part, spec in specs.items()}
+            try:
+                return model_cls(config, **{**given, **rebuilt})
+            except ConfigError as err:
+                raise CheckpointError(f"{folder}: config.json and gaekit.json describe no valid {name} "
+                                      f"({err})") from None
+
+        weights = folder / "model.safetensors"
+        saved = {key: shape for key, (_, shape) in read_safetensors_header(weights).items()}
+        try:
+            with torch.device("meta"):
+                skeleton = build()
+        except (RuntimeError, NotImplementedError, OverflowError, ValueError, TypeError) as err:
+            raise CheckpointError(f"{folder}: the {name} that config.json and gaekit.json describe cannot be built "
+                                  "on the meta device to be checked against the weights before allocating "
+                                  f"({err})") from None
+        check_shapes({k: tuple(v.shape) for k, v in skeleton.state_dict().items()}, saved, str(weights),
+                     f"the {name} that {folder}/config.json and gaekit.json describe")
+        model = build()
+        model.load_weights(load_tensors(weights, meta["sha256"]["model.safetensors"]), source=str(folder))
         return model
 
     def push_to_hub(self, repo_id: str, token: str | None = None, private: bool = False, *,
@@ -369,10 +438,23 @@ def _registered_network(spec: dict[str, Any] | None) -> nn.Module | None:
         return None
     from gaekit.nn import create_network
 
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+        raise CheckpointError(f"cannot rebuild the saved network {spec!r:.200}: expected a create_network spec, a "
+                              "JSON object with a 'name' string")
     try:
         return create_network(**spec)
-    except (ConfigError, TypeError) as err:
-        raise CheckpointError(f"cannot rebuild the saved network {spec}: {err}") from None
+    except (ConfigError, TypeError, ValueError, OverflowError) as err:
+        raise CheckpointError(f"cannot rebuild the saved network {spec!r:.200}: {err}") from None
+
+
+def _counted(sample_prior: Any) -> Any:
+    """Wrap a model's ``sample_prior`` so that ``num_samples`` must be a positive int (``ConfigError``)."""
+
+    @functools.wraps(sample_prior)
+    def wrapper(self: BaseAE, num_samples: int, *args: Any, **kwargs: Any) -> Tensor:
+        return sample_prior(self, check_count(num_samples, "num_samples"), *args, **kwargs)
+
+    return wrapper
 
 
 def _qualname(module: nn.Module) -> str:

@@ -68,6 +68,10 @@ class HRQVAEConfig(VQVAEConfig):
     init_decay: float = 0.5
     norm_loss_weight: float = 0.05
 
+    def own_tensor_bytes(self) -> int:
+        """The float32 codebooks of the ``num_levels`` levels (and the first level's initial values)."""
+        return 4 * (self.num_levels + 1) * self.num_embeddings * self.embedding_dim
+
     def _check(self) -> None:
         super()._check()
         self._require("use_ema", not self.use_ema, "False (HRQ-VAE codebooks are trained by gradient)")

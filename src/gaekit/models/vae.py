@@ -18,8 +18,15 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
+from gaekit.config import check_count
 from gaekit.models import _losses
 from gaekit.models.base import MODELS, BaseAE, BaseAEConfig, ModelOutput, StepContext, batch_data
+
+
+def check_importance_sampling(n_importance_samples: Any, chunk_size: Any) -> tuple[int, int]:
+    """Both arguments of ``log_likelihood`` as positive ints, else ``ConfigError``."""
+    return (check_count(n_importance_samples, "log_likelihood: n_importance_samples"),
+            check_count(chunk_size, "log_likelihood: chunk_size"))
 
 
 @dataclass
@@ -86,8 +93,7 @@ class VAE(BaseAE):
         ``z_k ~ q(z|x)``; the negative mean over a data set is the NLL reported by the paper.
         Samples are drawn ``chunk_size`` at a time to bound memory.
         """
-        if n_importance_samples < 1:
-            raise ValueError(f"n_importance_samples={n_importance_samples} must be >= 1")
+        n_importance_samples, chunk_size = check_importance_sampling(n_importance_samples, chunk_size)
         with self._inference():
             x = self._to_model(x)
             mean, log_var = self.posterior(x)

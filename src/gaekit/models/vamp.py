@@ -60,6 +60,10 @@ class VAMPConfig(VAEConfig):
         self._require("number_components", self.number_components >= 1, "an int >= 1")
         self._require("linear_scheduling_steps", self.linear_scheduling_steps >= 0, "an int >= 0")
 
+    def own_tensor_bytes(self) -> int:
+        """The float32 weights of the pseudo-inputs layer: ``number_components * prod(input_dim)``."""
+        return 4 * self.number_components * math.prod(self.input_dim or (1,))
+
 
 @MODELS.register("VAMP")
 class VAMP(VAE):

@@ -74,6 +74,10 @@ class VQVAEConfig(BaseAEConfig):
         self._require("decay", 0 < self.decay < 1, "a number in (0, 1)")
         self._require("dead_code_threshold", self.dead_code_threshold >= 0, "a number >= 0")
 
+    def own_tensor_bytes(self) -> int:
+        """The float32 codebook (and its EMA statistics)."""
+        return 4 * self.num_embeddings * (2 * self.embedding_dim + 1 if self.use_ema else self.embedding_dim)
+
 
 def nearest_code(vectors: Tensor, codebook: Tensor) -> Tensor:
     """Index of the nearest codebook row (squared Euclidean distance) for each row of ``vectors``."""

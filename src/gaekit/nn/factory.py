@@ -22,6 +22,7 @@ from typing import Any
 from torch import nn
 
 from gaekit.errors import ConfigError
+from gaekit.nn.base import check_build_memory
 from gaekit.nn.conv import ConvDecoder, ConvDiscriminator, ConvEncoder
 from gaekit.nn.layers import ENCODER_KINDS, LayeredDiscriminator, LayeredEncoder, check_choice
 from gaekit.nn.mlp import MLPDecoder, MLPEncoder, _mlp
@@ -133,10 +134,14 @@ def create_network(name: str, dataset: str | Sequence[int] | None = None, role: 
         if kind is not None and kind != model_kind:
             raise ConfigError(f"kind={kind!r} contradicts the model, whose encoder kind is {model_kind!r}")
         kind = model_kind
-    network = builder(_input_dim(dataset), role, latent_dim, kind or "variational", **options)
+    dims, kind = _input_dim(dataset), kind or "variational"
+    sizes = {"dataset": dims, "latent_dim": latent_dim, **options}
+    check_build_memory(lambda: builder(dims, role, latent_dim, kind, **options),
+                       f"create_network({name!r}, role={role!r})", sizes)
+    network = builder(dims, role, latent_dim, kind, **options)
     # how to build it again: saved with a model so that loading needs no code from the user
-    network.network_spec = {"name": name, "dataset": list(_input_dim(dataset)), "role": role,
-                            "latent_dim": latent_dim, "kind": kind or "variational", **options}
+    network.network_spec = {"name": name, "dataset": list(dims), "role": role,
+                            "latent_dim": latent_dim, "kind": kind, **options}
     return network
 
 

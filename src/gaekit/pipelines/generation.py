@@ -18,7 +18,7 @@ from torch import Tensor
 from gaekit.errors import DataError
 from gaekit.models.base import BaseAE
 from gaekit.samplers import BaseSampler, BaseSamplerConfig, NormalSamplerConfig, sampler_for_config
-from gaekit.serialization import save_tensors
+from gaekit.serialization import check_replaceable, save_tensors
 
 SAMPLES_FILE = "samples.safetensors"
 GRID_FILE = "samples.png"
@@ -79,6 +79,8 @@ class GenerationPipeline:
             Return the samples (otherwise ``None``).
         save_sampler_dir : str or Path, optional
             When set, the (fitted) sampler is saved there (``BaseSampler.load_from_folder`` reads it).
+            It must be a new or empty folder or a saved sampler folder; anything else (e.g. the
+            model's folder) is refused before fitting, and nothing is deleted.
         train_data, eval_data : array, Tensor, gaekit dataset, torch Dataset or DataLoader, optional
             Data to fit the sampler on; required by samplers that need fitting, unused by the others.
         seed : int, optional
@@ -93,7 +95,11 @@ class GenerationPipeline:
         ------
         DataError
             When the sampler needs fitting and ``train_data`` is not given.
+        CheckpointError
+            When ``save_sampler_dir`` is a file, a folder of the user or a gaekit folder of another kind.
         """
+        if save_sampler_dir is not None:
+            check_replaceable(Path(save_sampler_dir), "sampler")
         sampler = self.sampler_class(self.model, self.sampler_config)
         if sampler.needs_fit:
             if train_data is None:
@@ -104,6 +110,8 @@ class GenerationPipeline:
             sampler.fit(train_data, eval_data, batch_size=batch_size)
         self.sampler = sampler
         samples = sampler.sample(num_samples, batch_size=batch_size, seed=seed)
+        if save_sampler_dir is not None:  # first: output_dir may be the same folder
+            sampler.save(save_sampler_dir)
         if output_dir is not None:
             out = Path(output_dir)
             out.mkdir(parents=True, exist_ok=True)
@@ -112,6 +120,4 @@ class GenerationPipeline:
                 from gaekit.images import save_image_grid
 
                 save_image_grid(samples[:GRID_SIZE], out / GRID_FILE)
-        if save_sampler_dir is not None:
-            sampler.save(save_sampler_dir)
         return samples if return_gen else None

@@ -14,7 +14,6 @@ written or read.
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from gaekit.config import BaseConfig
+from gaekit.config import BaseConfig, check_count, check_seed
 from gaekit.errors import CheckpointError, ConfigError, DataError, GaekitError
 from gaekit.models.base import BaseAE, inference_mode
 from gaekit.registry import Registry
@@ -127,12 +126,6 @@ def embed_dataset(model: BaseAE, data: Any, batch_size: int = 500, name: str = "
     return torch.cat(chunks)
 
 
-def _check_count(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ConfigError(f"{what}={value!r} is invalid: expected a positive int")
-    return int(value)
-
-
 class BaseSampler:
     """Base of every sampler: ``Sampler(model, sampler_config=None)``.
 
@@ -226,7 +219,7 @@ class BaseSampler:
         if train_data is None:
             raise DataError(f"{type(self).__name__}.fit needs train_data")
         start = time.perf_counter()
-        self._fit(train_data, eval_data, _check_count(batch_size, "batch_size"))
+        self._fit(train_data, eval_data, check_count(batch_size, "batch_size"))
         self.fit_seconds = time.perf_counter() - start
         self._fitted = True
         return self
@@ -268,16 +261,14 @@ class BaseSampler:
         SamplerNotFittedError
             When the sampler needs fitting and was not fitted.
         """
-        num_samples = _check_count(num_samples, "num_samples")
-        batch_size = _check_count(batch_size, "batch_size")
+        num_samples = check_count(num_samples, "num_samples")
+        batch_size = check_count(batch_size, "batch_size")
         self._require_fitted("sampling")
         generator = torch.Generator()
         if seed is None:
             generator.seed()
         else:
-            if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-                raise ConfigError(f"seed={seed!r} is invalid: expected an int or None")
-            generator.manual_seed(int(seed))
+            generator.manual_seed(check_seed(seed))
         device = self.model.device
         with inference_mode(self.model):
             latents = self._sample_latents(num_samples, generator, batch_size)
@@ -324,15 +315,20 @@ class BaseSampler:
         """Write ``sampler_config.json``, ``sampler.safetensors`` and ``gaekit.json`` to ``folder``.
 
         The folder is written atomically; the model itself is not saved (save it with ``model.save``).
+        Only gaekit's files are replaced: ``folder`` must be new, empty or a saved sampler folder
+        (whose other files are kept).
 
         Raises
         ------
         SamplerNotFittedError
             When the sampler needs fitting and was not fitted.
+        CheckpointError
+            When ``folder`` is a file, a folder of the user or a gaekit folder of another kind
+            (a saved model, a checkpoint); nothing is changed then.
         """
         self._require_fitted("saving")
         folder = Path(folder)
-        with atomic_folder(folder) as tmp:
+        with atomic_folder(folder, kind="sampler") as tmp:
             self.sampler_config.to_json(tmp / CONFIG_FILE)
             digest = save_tensors(tmp / WEIGHTS_FILE, self._state_tensors())
             write_json(tmp / METADATA_FILE, {
@@ -364,9 +360,17 @@ class BaseSampler:
         CheckpointError
             When files are missing, modified or corrupted, or do not fit ``model``.
         """
+        from gaekit.serialization import check_shapes, is_int, read_safetensors_header, require_field
+
         folder = Path(folder)
-        meta = read_folder_metadata(folder, METADATA_FILE, "sampler", "sampler_name")
+        meta = read_folder_metadata(folder, "sampler")
+        path = folder / METADATA_FILE
         name = meta["sampler_name"]
+        require_field(meta, "model_name", path, lambda v: isinstance(v, str), "the model's name")
+        saved_dim = require_field(meta, "input_dim", path, lambda v: isinstance(v, list) and v and all(
+            is_int(d) and d > 0 for d in v), "the model's input_dim, a list of positive ints")
+        saved_latent = require_field(meta, "latent_dim", path, lambda v: is_int(v) and v > 0,
+                                     "the model's latent_dim, a positive int")
         if cls is BaseSampler:
             if name not in SAMPLERS:
                 raise CheckpointError(
@@ -381,7 +385,7 @@ class BaseSampler:
         else:
             sampler_cls = cls
         if isinstance(model, BaseAE):
-            saved = (tuple(meta.get("input_dim", ())), meta.get("latent_dim"))
+            saved = (tuple(saved_dim), saved_latent)
             if saved != (tuple(model.input_dim), model.latent_dim):
                 raise CheckpointError(
                     f"{folder} was saved for a model with input_dim={saved[0]}, latent_dim={saved[1]}; "
@@ -393,10 +397,20 @@ class BaseSampler:
         except ConfigError as err:
             raise CheckpointError(f"{folder}/{CONFIG_FILE} is invalid: {err}") from None
         sampler = sampler_cls(model, config)
-        expected = meta.get("sha256", {}).get(WEIGHTS_FILE) if isinstance(meta.get("sha256"), dict) else None
-        if expected is None:
-            raise CheckpointError(f"{folder}/{METADATA_FILE} records no checksum for {WEIGHTS_FILE}")
-        state = load_tensors(folder / WEIGHTS_FILE, expected)
+        build_density = getattr(sampler, "_build_density", None)  # samplers that train a density model
+        if build_density is not None:  # check its size against the weights before allocating it
+            try:
+                with torch.device("meta"):
+                    skeleton = build_density()
+            except NotImplementedError:  # a density moved to a device while built: checked when loading
+                skeleton = None
+            except (ConfigError, RuntimeError, OverflowError, ValueError, TypeError) as err:
+                raise CheckpointError(f"{folder}/{CONFIG_FILE} describes no valid {name} density ({err})") from None
+            if skeleton is not None:
+                saved = {k: shape for k, (_, shape) in read_safetensors_header(folder / WEIGHTS_FILE).items()}
+                check_shapes({k: tuple(v.shape) for k, v in skeleton.state_dict().items()}, saved,
+                             str(folder / WEIGHTS_FILE), f"the {name} that {folder}/{CONFIG_FILE} describes")
+        state = load_tensors(folder / WEIGHTS_FILE, meta["sha256"][WEIGHTS_FILE])
         sampler._load_state(state, str(folder / WEIGHTS_FILE))
         sampler._fitted = True
         return sampler

@@ -1,7 +1,28 @@
-"""Training: the one ``Trainer``, its config, callbacks and checkpoints."""
+"""Training: the one ``Trainer``, its config, callbacks and checkpoints.
 
-from gaekit.trainers.callbacks import TrainerCallback
-from gaekit.trainers.config import BaseTrainerConfig, TrainerConfig
-from gaekit.trainers.trainer import Trainer, TrainerState, set_seed
+Names are imported lazily, so that ``gaekit.trainers.locks`` can be used without importing torch.
+"""
 
-__all__ = ["BaseTrainerConfig", "Trainer", "TrainerCallback", "TrainerConfig", "TrainerState", "set_seed"]
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "BaseTrainerConfig": "gaekit.trainers.config",
+    "TrainerConfig": "gaekit.trainers.config",
+    "TrainerCallback": "gaekit.trainers.callbacks",
+    "Trainer": "gaekit.trainers.trainer",
+    "TrainerState": "gaekit.trainers.checkpoint",
+    "read_checkpoint_info": "gaekit.trainers.checkpoint",
+    "set_seed": "gaekit.trainers.trainer",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'gaekit.trainers' has no attribute {name!r}")
+
+
+__all__ = ["BaseTrainerConfig", "Trainer", "TrainerCallback", "TrainerConfig", "TrainerState",
+           "read_checkpoint_info", "set_seed"]

@@ -7,10 +7,18 @@ non-tensor parts of optimizer/scheduler state, checksums), plus the model and tr
 configs. Nested state dicts are turned into JSON trees whose tensors are replaced by
 references into the safetensors file (``{"__tensor__": key}``); tuples and non-string dict
 keys are tagged so the structure comes back exactly.
+
+``trainer_state.json`` also records the sha256 of its own state tree (canonical JSON) beside the
+weights' checksums, so a hand-edited state is detected; every field is validated on load and any
+malformed content gives ``CheckpointError`` naming the file and the field.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +83,12 @@ def from_tree(tree: Any, tensors: dict[str, Tensor]) -> Any:
     return tree
 
 
+def state_checksum(tree: Any) -> str:
+    """sha256 of the canonical JSON of a state tree (sorted keys, no spaces)."""
+    text = json.dumps(tree, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def write_checkpoint(folder: Path, *, model_state: dict[str, Tensor], best_state: dict[str, Tensor] | None,
                      state: dict[str, Any], configs: dict[str, Any]) -> Path:
     """Write a checkpoint atomically: ``state`` may nest tensors anywhere (see ``to_tree``)."""
@@ -85,28 +99,201 @@ def write_checkpoint(folder: Path, *, model_state: dict[str, Tensor], best_state
                "state.safetensors": save_tensors(tmp / "state.safetensors", tensors)}
         if best_state is not None:
             sha["best_model.safetensors"] = save_tensors(tmp / "best_model.safetensors", best_state)
+        sha[STATE_KEY] = state_checksum(tree)
         for name, cfg in configs.items():
             cfg.to_json(tmp / f"{name}.json")
         write_json(tmp / STATE_FILE, {**library_metadata(), "sha256": sha, "state": tree})
     return folder
 
 
-def read_checkpoint(folder: Path) -> tuple[dict[str, Tensor], dict[str, Tensor] | None, dict[str, Any]]:
-    """``(model_state, best_state, state)`` of a checkpoint written by ``write_checkpoint``."""
+# -- validation ---------------------------------------------------------------------------
+STATE_KEY = "state"  # the key, in ``sha256``, of the state tree's own checksum
+_WEIGHT_FILES = ("model.safetensors", "state.safetensors")
+STATE_KEYS = ("trainer", "model_name", "networks", "optimizers", "optimizer_classes", "schedulers",
+              "scheduler_classes", "scaler", "rng", "epoch_start_data_state", "epoch_sums", "data_source")
+
+
+@dataclass
+class TrainerState:
+    """Counters and records that a checkpoint restores."""
+
+    epoch: int = 0  # epochs completed
+    step_in_epoch: int = 0  # steps completed in the current epoch (== batches per epoch: end of epoch pending)
+    global_step: int = 0
+    best_loss: float = math.inf
+    best_epoch: int | None = None
+    epochs_since_best: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str, batches_per_epoch: int | None = None) -> TrainerState:
+        """A validated state from its JSON form; ``CheckpointError`` naming ``where`` and the field otherwise."""
+        names = [f.name for f in fields(cls)]
+        _check(where, "trainer", data, isinstance(data, dict), f"an object with the fields {names}")
+        unknown, missing = sorted(set(data) - set(names)), [n for n in names if n not in data]
+        _check(where, "trainer", sorted(data), not unknown, f"only the fields {names} (unknown: {unknown})")
+        _check(where, "trainer", sorted(data), not missing, f"all the fields {names} (missing: {missing})")
+        for name in ("epoch", "step_in_epoch", "global_step", "epochs_since_best"):
+            _check(where, f"trainer.{name}", data[name], _is_int(data[name]) and data[name] >= 0, "an int >= 0")
+        epoch, history = data["epoch"], data["history"]
+        if batches_per_epoch is not None:
+            _check(where, "trainer.step_in_epoch", data["step_in_epoch"], data["step_in_epoch"] <= batches_per_epoch,
+                   f"at most the {batches_per_epoch} batches per epoch of the training data")
+        _check(where, "trainer.history", history, isinstance(history, list) and len(history) == epoch,
+               f"a list of {epoch} per-epoch records")
+        last_step = 0
+        for i, record in enumerate(history):
+            what = f"trainer.history[{i}]"
+            _check(where, what, record, isinstance(record, dict) and all(isinstance(k, str) for k in record),
+                   "an object")
+            _check(where, f"{what}.epoch", record.get("epoch"), record.get("epoch") == i + 1, str(i + 1))
+            step = record.get("global_step")
+            _check(where, f"{what}.global_step", step, _is_int(step) and step >= last_step,
+                   f"an int >= {last_step}")
+            last_step = step
+        best_loss = data["best_loss"]
+        _check(where, "trainer.best_loss", best_loss, _is_number(best_loss) and not math.isnan(best_loss),
+               "a number (inf before any epoch)")
+        best = data["best_epoch"]
+        _check(where, "trainer.best_epoch", best, best is None or (_is_int(best) and 1 <= best <= epoch),
+               f"None or an epoch in 1..{epoch}")
+        _check(where, "trainer.best_loss", best_loss, (best is None) == (best_loss == math.inf),
+               "inf exactly when best_epoch is None")
+        since = epoch - (best or 0)
+        _check(where, "trainer.epochs_since_best", data["epochs_since_best"], data["epochs_since_best"] == since,
+               f"{since} (epoch - best_epoch)")
+        expected = last_step + data["step_in_epoch"]
+        _check(where, "trainer.global_step", data["global_step"], data["global_step"] == expected,
+               f"{expected} (the last epoch's global_step + step_in_epoch)")
+        return cls(**data)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check(where: Any, name: str, value: Any, ok: bool, allowed: str) -> None:
+    if not ok:
+        raise CheckpointError(f"{where}: {name}={value!r:.120} is invalid: expected {allowed}")
+
+
+def _is_dict_of(value: Any, kinds: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, kinds) for k, v in value.items())
+
+
+def validate_state(state: Any, where: Any, best_present: bool) -> dict[str, Any]:
+    """Check every part of a checkpoint's state (after ``from_tree``); ``state["trainer"]`` becomes a TrainerState."""
+    _check(where, "state", state, isinstance(state, dict), "an object")
+    unknown, missing = sorted(set(state) - set(STATE_KEYS)), [k for k in STATE_KEYS if k not in state]
+    _check(where, "state", sorted(state), not unknown and not missing,
+           f"the keys {list(STATE_KEYS)} (unknown: {unknown}, missing: {missing})")
+    trainer = TrainerState.from_dict(state["trainer"], where)
+    _check(where, "best_model.safetensors", "present" if best_present else "absent",
+           best_present == (trainer.best_epoch is not None), "present exactly when trainer.best_epoch is set")
+    _check(where, "model_name", state["model_name"], isinstance(state["model_name"], str), "a model name")
+    _check(where, "networks", state["networks"], _is_dict_of(state["networks"], (dict, type(None))),
+           "an object of network specs")
+    optimizers = state["optimizers"]
+    _check(where, "optimizers", optimizers, _is_dict_of(optimizers, dict) and all(
+        isinstance(o.get("state"), dict) and isinstance(o.get("param_groups"), list) for o in optimizers.values()),
+        "an object of optimizer state dicts (with 'state' and 'param_groups')")
+    groups = sorted(optimizers)
+    for key, kinds in (("optimizer_classes", str), ("scheduler_classes", (str, type(None)))):
+        _check(where, key, state[key], _is_dict_of(state[key], kinds) and sorted(state[key]) == groups,
+               f"a class name for each group {groups}")
+    _check(where, "schedulers", state["schedulers"], _is_dict_of(state["schedulers"], dict)
+           and all(state["scheduler_classes"].get(g) is not None for g in state["schedulers"]),
+           "an object of scheduler state dicts of the groups that have a scheduler")
+    _check(where, "scaler", state["scaler"], state["scaler"] is None or isinstance(state["scaler"], dict),
+           "None or a gradient-scaler state dict")
+    rng = state["rng"]
+    _check(where, "rng", rng, isinstance(rng, dict) and isinstance(rng.get("torch"), Tensor)
+           and isinstance(rng.get("python"), tuple) and isinstance(rng.get("numpy"), tuple)
+           and set(rng) <= {"torch", "python", "numpy", "cuda"}, "the torch, python and numpy (and cuda) RNG states")
+    data_state = state["epoch_start_data_state"]
+    _check(where, "epoch_start_data_state", data_state, isinstance(data_state, Tensor)
+           and data_state.dtype == torch.uint8, "a uint8 generator state")
+    _check(where, "epoch_sums", state["epoch_sums"], _is_dict_of(state["epoch_sums"], Tensor),
+           "an object of tensors")
+    source = state["data_source"]
+    _check(where, "data_source", source, source is None or isinstance(source, dict), "None or an object")
+    return {**state, "trainer": trainer}
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A checkpoint's JSON file that must hold an object; ``CheckpointError`` naming it otherwise."""
+    data = read_json(path, "not a gaekit training checkpoint")
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path} holds a JSON {type(data).__name__}; expected an object (of config fields)")
+    return data
+
+
+def _read_meta(folder: Path) -> dict[str, Any]:
+    """The checked ``trainer_state.json`` of a checkpoint folder: checksum dict and state tree unmodified."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CheckpointError(f"checkpoint folder {folder} does not exist")
     refuse_pickles(folder)
-    meta = read_json(folder / STATE_FILE, "not a gaekit training checkpoint")
+    path = folder / STATE_FILE
+    meta = read_json(path, "not a gaekit training checkpoint")
     if not isinstance(meta, dict) or "state" not in meta or "sha256" not in meta:
-        raise CheckpointError(f"{folder / STATE_FILE} is incomplete")
+        raise CheckpointError(f"{path} is incomplete: expected an object with 'state' and 'sha256'")
     sha = meta["sha256"]
-    model_state = load_tensors(folder / "model.safetensors", sha.get("model.safetensors"))
-    tensors = load_tensors(folder / "state.safetensors", sha.get("state.safetensors"))
+    required = [*_WEIGHT_FILES, STATE_KEY]
+    _check(path, "sha256", sha, _is_dict_of(sha, str) and all(k in sha for k in required)
+           and set(sha) <= {*required, "best_model.safetensors"},
+           f"an object of sha256 strings for {required} (and best_model.safetensors)")
+    if state_checksum(meta["state"]) != sha[STATE_KEY]:
+        raise CheckpointError(f"{path} was modified since it was written: its state does not match the checksum "
+                              "recorded with it (edit nothing in a checkpoint; resume options go to the trainer)")
+    return meta
+
+
+def read_checkpoint(folder: Path) -> tuple[dict[str, Tensor], dict[str, Tensor] | None, dict[str, Any]]:
+    """``(model_state, best_state, state)`` of a checkpoint written by ``write_checkpoint``, validated
+    (``state["trainer"]`` is a ``TrainerState``)."""
+    folder = Path(folder)
+    meta = _read_meta(folder)
+    sha = meta["sha256"]
+    model_state = load_tensors(folder / "model.safetensors", sha["model.safetensors"])
+    tensors = load_tensors(folder / "state.safetensors", sha["state.safetensors"])
     best = None
     if "best_model.safetensors" in sha:
         best = load_tensors(folder / "best_model.safetensors", sha["best_model.safetensors"])
-    return model_state, best, from_tree(meta["state"], tensors)
+    try:
+        state = from_tree(meta["state"], tensors)
+    except CheckpointError as err:
+        raise CheckpointError(f"{folder / STATE_FILE}: {err}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise CheckpointError(f"{folder / STATE_FILE}: malformed state ({type(err).__name__}: {err})") from None
+    return model_state, best, validate_state(state, folder / STATE_FILE, best is not None)
+
+
+def read_checkpoint_info(checkpoint_dir: str | Path) -> dict[str, Any]:
+    """What a checkpoint folder resumes, without building a model or reading its weights.
+
+    Returns ``{"model_name", "epoch", "step_in_epoch", "global_step", "num_epochs", "data_source",
+    "run_dir"}`` (``run_dir``: the folder holding the checkpoint, as a string); ``CheckpointError`` on a
+    missing, modified or malformed checkpoint.
+    """
+    folder = Path(checkpoint_dir)
+    meta = _read_meta(folder)
+    path, state = folder / STATE_FILE, meta["state"]
+    _check(path, "state", state, isinstance(state, dict), "an object")
+    trainer = TrainerState.from_dict(state.get("trainer"), path)
+    _check(path, "model_name", state.get("model_name"), isinstance(state.get("model_name"), str), "a model name")
+    source = state.get("data_source")
+    _check(path, "data_source", source, source is None or isinstance(source, dict), "None or an object")
+    config_path = folder / "training_config.json"
+    epochs = read_json_object(config_path).get("num_epochs")
+    _check(config_path, "num_epochs", epochs, _is_int(epochs) and epochs > 0, "a positive int")
+    return {"model_name": state["model_name"], "epoch": trainer.epoch, "step_in_epoch": trainer.step_in_epoch,
+            "global_step": trainer.global_step, "num_epochs": epochs, "data_source": source,
+            "run_dir": str(folder.parent)}
 
 
 def rng_state(device: torch.device) -> dict[str, Any]:
@@ -121,6 +308,7 @@ def rng_state(device: torch.device) -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any], device: torch.device) -> None:
+    """Restore what ``rng_state`` returned."""
     import random
 
     torch.set_rng_state(state["torch"])

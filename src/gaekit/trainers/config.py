@@ -27,6 +27,26 @@ def _check_callable_params(where: str, fn: Any, params: dict[str, Any], skip: in
         raise ConfigError(f"{where}: {fn.__qualname__} needs parameter(s) {missing}")
 
 
+def _torch_validates(where: str, params: dict[str, Any], cls: type, build: Any) -> Any:
+    """Run ``build()`` (a torch constructor, on a dummy parameter), turning torch's own argument checks
+    (ValueError, TypeError, ...) into a ``ConfigError`` naming ``where`` and the bad parameters."""
+    try:
+        return build()
+    except (ValueError, TypeError, KeyError, IndexError, RuntimeError) as err:
+        raise ConfigError(f"{where}={params!r} is invalid for {cls.__name__}: {err}") from None
+
+
+def _built_scheduler(sched: type, optimizer: torch.optim.Optimizer, params: dict[str, Any]) -> Any:
+    """A scheduler on ``optimizer``, stepped once (some check their arguments only when stepping)."""
+    scheduler = sched(optimizer, **params)
+    optimizer.step()
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        scheduler.step(1.0)
+    else:
+        scheduler.step()
+    return scheduler
+
+
 def optimizer_class(name: str) -> type[torch.optim.Optimizer]:
     cls = getattr(torch.optim, name, None)
     if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
@@ -179,11 +199,17 @@ class TrainerConfig(BaseConfig):
         opt = optimizer_class(settings["optimizer"])
         if "lr" in settings["optimizer_params"]:
             raise ConfigError(f"{where}.optimizer_params: set the learning rate with learning_rate, not 'lr'")
-        _check_callable_params(f"{where}.optimizer_params", opt.__init__, settings["optimizer_params"], skip=2)
+        opt_params = settings["optimizer_params"]
+        _check_callable_params(f"{where}.optimizer_params", opt.__init__, opt_params, skip=2)
+        # build it once on a dummy parameter so that torch's own checks run now, not at training time
+        optimizer = _torch_validates(f"{where}.optimizer_params", opt_params, opt,
+                                     lambda: opt([torch.nn.Parameter(torch.zeros(1))], lr=lr, **opt_params))
         if settings["scheduler"] is not None:
             sched = scheduler_class(settings["scheduler"])
-            _check_callable_params(f"{where}.scheduler_params", sched.__init__, settings["scheduler_params"],
-                                   skip=2)
+            sched_params = settings["scheduler_params"]
+            _check_callable_params(f"{where}.scheduler_params", sched.__init__, sched_params, skip=2)
+            _torch_validates(f"{where}.scheduler_params", sched_params, sched,
+                             lambda: _built_scheduler(sched, optimizer, sched_params))
         elif settings["scheduler_params"]:
             raise ConfigError(f"{where}: scheduler_params are given but scheduler is None")
 

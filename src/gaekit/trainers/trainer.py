@@ -4,17 +4,34 @@ Each step runs ``forward``, then for every parameter group with a loss this step
 ``loss.backward(inputs=group_params)`` -- so no loss leaks gradients into another group's
 parameters -- then every involved optimizer steps (DESIGN §2). A model with one group is
 the plain case.
+
+Interruptions (Ctrl-C, an exception anywhere) never leave a half-done step in a checkpoint. Each
+step and each end of epoch has a rollback part and a commit: until the commit begins, an
+interruption rolls back to the state saved when the step began (weights untouched, buffers and RNG
+restored), so the step is redone on resume; the commit (every optimizer step of the step, the
+gradient scaler, then the counters -- or the schedulers then the epoch record) runs as one unit:
+Ctrl-C is held until it ends, and an exception raised between its parts is handled by finishing the
+remaining parts (the gradients are already computed) before ``checkpoint_interrupted`` is written.
+Only an exception raised *inside* an optimizer's own update leaves an unknown state: then no
+``checkpoint_interrupted`` is written (resume from the last periodic checkpoint).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import inspect
+import itertools
+import json
 import math
+import os
 import random
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+import signal
+import threading
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -28,23 +45,27 @@ from gaekit.models._shard import batch_shard
 from gaekit.models.base import BaseAE, BaseModel, ModelOutput, StepContext
 from gaekit.serialization import write_json
 from gaekit.trainers.callbacks import TrainerCallback
-from gaekit.trainers.checkpoint import read_checkpoint, rng_state, set_rng_state, write_checkpoint
+from gaekit.trainers.checkpoint import (
+    STATE_FILE,
+    TrainerState,
+    read_checkpoint,
+    read_checkpoint_info,
+    read_json_object,
+    rng_state,
+    set_rng_state,
+    write_checkpoint,
+)
 from gaekit.trainers.config import TrainerConfig, optimizer_class, scheduler_class
 from gaekit.trainers.distributed import DataParallel, float_buffers, launched_distributed, local_device
+from gaekit.trainers.locks import LOCK_FILE, acquire_lock, release_lock, remove_leftovers
 from gaekit.trainers.precision import NetworkAutocast, autocast_dtype, model_networks
 
+__all__ = ["RESUME_FREE_FIELDS", "Trainer", "TrainerState", "read_checkpoint_info", "resolve_device", "set_seed"]
 
-@dataclass
-class TrainerState:
-    """Counters and records that a checkpoint restores."""
-
-    epoch: int = 0  # epochs completed
-    step_in_epoch: int = 0  # steps completed in the current epoch
-    global_step: int = 0
-    best_loss: float = math.inf
-    best_epoch: int | None = None
-    epochs_since_best: int = 0
-    history: list[dict[str, Any]] = field(default_factory=list)
+# TrainerConfig fields that may differ when resuming: they change what is written or shown, or (num_epochs)
+# how long training goes on, never the numbers of the epochs trained
+RESUME_FREE_FIELDS = ("num_epochs", "output_dir", "show_progress", "log_every_n_steps", "steps_saving",
+                      "checkpoint_every_n_steps")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -54,6 +75,21 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"TrainerConfig.device={name!r} but CUDA is not available; use 'cpu' or 'auto'")
     return device
+
+
+def check_output_dir(path: str) -> None:
+    """``ConfigError`` unless run folders can be made under ``path`` (an existing or creatable, writable folder)."""
+    probe = Path(path)
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    reason = None
+    if not probe.is_dir():
+        reason = f"{probe} is a file, not a folder" if probe.exists() else f"{probe} does not exist"
+    elif not os.access(probe, os.W_OK | os.X_OK):
+        reason = f"{probe} is not writable by this user"
+    if reason is not None:
+        raise ConfigError(f"TrainerConfig.output_dir={path!r} cannot hold run folders: {reason}; expected a "
+                          "writable folder, or a path whose first existing parent is one")
 
 
 def set_seed(seed: int) -> None:
@@ -76,6 +112,9 @@ class Trainer:
         ``Dataset``/``DataLoader``; validated against the model before training.
     callbacks : list of TrainerCallback, optional
         Called on rank 0 only in data-parallel training, unless a callback sets ``on_all_ranks``.
+    data_source : dict, optional
+        A JSON-able description of where the data came from (e.g. ``{"dataset": "mnist", "data_dir": None}``),
+        recorded in checkpoints and restored by ``load_checkpoint`` (see ``read_checkpoint_info``).
 
     Notes
     -----
@@ -84,6 +123,10 @@ class Trainer:
     ``gaekit.trainers.distributed``): ``batch_size`` is the global batch, every process ends with the
     same weights, history and best record, and only rank 0 writes checkpoints and the final model.
 
+    While ``train()`` runs, rank 0 holds ``run_dir/.lock`` (host and pid): a second trainer on the same
+    run folder (e.g. two resumes of one checkpoint) fails at once with ``TrainingError``. Run folders are
+    ``<Model>_training_<time>[_N]``, created without clashes by concurrent runs.
+
     Examples
     --------
     >>> trainer = Trainer(model, TrainerConfig(num_epochs=5), train_data=x)  # doctest: +SKIP
@@ -91,7 +134,8 @@ class Trainer:
     """
 
     def __init__(self, model: BaseModel, training_config: TrainerConfig | None = None, train_data: Any = None,
-                 eval_data: Any = None, callbacks: Iterable[TrainerCallback] | None = None):
+                 eval_data: Any = None, callbacks: Iterable[TrainerCallback] | None = None,
+                 data_source: dict[str, Any] | None = None):
         if not isinstance(model, BaseModel):
             raise ConfigError(f"Trainer needs a gaekit model (BaseModel), got {type(model).__name__}")
         config = training_config if training_config is not None else TrainerConfig()
@@ -100,6 +144,9 @@ class Trainer:
         config.validate()
         if train_data is None:
             raise ConfigError("Trainer needs train_data")
+        if config.output_dir is not None:
+            check_output_dir(config.output_dir)
+        self.data_source = _check_data_source(data_source)
         self.config = config
         self.model = model
         self.callbacks = list(callbacks or [])
@@ -130,8 +177,13 @@ class Trainer:
         self._epoch_start_data_state: Tensor | None = None
         self._epoch_sums: dict[str, Tensor] = {}
         self._started = False  # seeded and given a run folder (by a first train() or a checkpoint)
-        self._safe_to_checkpoint = True
-        self._step_rng: dict[str, Tensor] | None = None
+        # interruption handling (see the module docstring): what to roll back to, or what is left to commit
+        self._snapshot: dict[str, Any] | None = None
+        self._pending: list[tuple[str, Callable[[], Any]]] = []
+        self._in_commit = False
+        self._held_interrupt = False
+        self._broken = False  # an update itself failed: the state is unknown
+        self._diverged = False
         self._metric_keys: list[str] | None = None  # loss-term names, for a process with an empty shard
         self._amp = NetworkAutocast(self.model, self.device, amp_dtype, enabled=config.amp)
         self.run_dir: Path | None = None
@@ -210,13 +262,35 @@ class Trainer:
         return run_dir if self.parallel is None else self.parallel.broadcast_object(run_dir)
 
     def _create_run_dir(self) -> Path:
+        """A new ``<Model>_training_<time>[_N]`` folder: ``mkdir`` decides, so concurrent runs never share one."""
+        parent = Path(self.config.output_dir)
+        parent.mkdir(parents=True, exist_ok=True)
         stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-        base = Path(self.config.output_dir) / f"{self.model.model_config.name}_training_{stamp}"
-        run_dir, n = base, 1
-        while run_dir.exists():
-            run_dir, n = base.with_name(f"{base.name}_{n}"), n + 1
-        run_dir.mkdir(parents=True)
-        return run_dir
+        base = f"{self.model.model_config.name}_training_{stamp}"
+        for n in itertools.count():
+            run_dir = parent / (base if n == 0 else f"{base}_{n}")
+            try:
+                run_dir.mkdir()
+            except FileExistsError:
+                continue
+            return run_dir
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _lock_run_dir(self) -> bool:
+        """Hold ``run_dir/.lock`` (rank 0) and clean what killed processes left; TrainingError if it is held."""
+        holder = None
+        if self.run_dir is not None and self.is_main_process:
+            holder = acquire_lock(self.run_dir)
+            if holder is None:
+                remove_leftovers(self.run_dir)
+        if self.parallel is not None:
+            holder = self.parallel.broadcast_object(holder)
+        if holder is not None:
+            host, pid = holder
+            raise TrainingError(f"run folder {self.run_dir} is in use by another trainer: process {pid} on host "
+                                f"{host!r} holds {self.run_dir / LOCK_FILE}. Wait for it to end (a lock left by a "
+                                "dead process on this host is taken over), or resume into another copy of the folder")
+        return self.run_dir is not None and self.is_main_process
 
     # -- training -------------------------------------------------------------------
     def train(self) -> list[dict[str, Any]]:
@@ -229,55 +303,156 @@ class Trainer:
         a ``checkpoint_interrupted`` folder is written first when ``output_dir`` is set.
         """
         cfg = self.config
+        if self._broken:
+            raise TrainingError("this trainer was interrupted inside an optimizer update, so its state is unknown; "
+                                "resume from its last checkpoint with Trainer.from_checkpoint")
         if not self._started:
             set_seed(cfg.seed)
             self.data_generator.manual_seed(cfg.seed)
+            self._epoch_start_data_state = self.data_generator.get_state()
             self.run_dir = self._make_run_dir()
             self._started = True
+        self._diverged = False
+        locked = self._lock_run_dir()
+        try:
+            self._train_locked()
+        finally:
+            if locked:
+                release_lock(self.run_dir)
+        return self.state.history
+
+    def _train_locked(self) -> None:
+        cfg = self.config
         previous_determinism = torch.are_deterministic_algorithms_enabled()
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True)
         self.model.train()
         try:
             self._emit("on_train_begin")
-            with self._amp:
+            with self._amp, self._holding_interrupts_in_commits():
                 while self.state.epoch < cfg.num_epochs and not self.stopped_early:
                     self._train_epoch()
                     self._end_epoch()
         except BaseException as err:
             self._save_interrupted()
+            if self._diverged and isinstance(err, TrainingError):
+                self._save_best_model(err)
             with contextlib.suppress(Exception):  # a failing callback must not mask the training error
                 self._emit("on_train_interrupted", err)
             raise
         finally:
             torch.use_deterministic_algorithms(previous_determinism)
         self._finish()
-        return self.state.history
 
     def resume(self, checkpoint_dir: str | Path) -> list[dict[str, Any]]:
         """Load ``checkpoint_dir`` into this trainer and continue training from it exactly."""
         self.load_checkpoint(checkpoint_dir)
         return self.train()
 
+    # -- interruption handling (see the module docstring) ------------------------------
+    def _at(self, point: str) -> None:
+        """A named point of a step or an end of epoch: a no-op, that tests patch to interrupt training there."""
+
+    def _take_snapshot(self, parameters: bool) -> None:
+        """Remember the RNG and buffers (and the parameters) to roll an unfinished phase back to."""
+        tensors = {name: t.detach().clone() for name, t in self.model.named_buffers()}
+        if parameters:
+            tensors.update({name: p.detach().clone() for name, p in self.model.named_parameters()})
+        self._snapshot = {"rng": rng_state(self.device), "tensors": tensors}
+
+    def _roll_back(self) -> None:
+        snapshot, self._snapshot = self._snapshot, None
+        own = {**dict(self.model.named_buffers()), **dict(self.model.named_parameters())}
+        with torch.no_grad():
+            for name, value in snapshot["tensors"].items():
+                if name in own and own[name].shape == value.shape:
+                    own[name].copy_(value)
+                else:  # a buffer the phase replaced by one of another shape
+                    owner, _, leaf = name.rpartition(".")
+                    setattr(self.model.get_submodule(owner), leaf, value)
+        set_rng_state(snapshot["rng"], self.device)
+        for opt in self.optimizers.values():
+            opt.zero_grad(set_to_none=True)
+        self.model.train()  # an interrupted evaluation left it in eval mode
+
+    def _commit(self, actions: list[tuple[str, Callable[[], Any]]]) -> None:
+        """Run ``(point, action)`` pairs as one unit: once begun it is finished, never rolled back."""
+        self._in_commit = True  # first: an interruption before the next line still rolls back
+        self._pending = list(actions)
+        self._snapshot = None
+        try:
+            while self._pending:
+                point, action = self._pending[0]
+                try:
+                    action()
+                except BaseException:
+                    self._broken = True
+                    raise
+                self._pending.pop(0)
+                self._at(point)
+        finally:
+            self._in_commit = False
+        if self._held_interrupt:
+            self._held_interrupt = False
+            raise KeyboardInterrupt("interrupted (Ctrl-C held until the step's update was complete)")
+
+    def _recover(self) -> bool:
+        """After an interruption: finish a begun commit or roll back the unfinished phase; False if impossible."""
+        self._held_interrupt = False
+        if self._broken:
+            return False
+        try:
+            while self._pending:
+                self._pending[0][1]()
+                self._pending.pop(0)
+        except Exception:
+            self._broken = True
+            return False
+        if self._snapshot is not None:
+            self._roll_back()
+        return True
+
+    @contextlib.contextmanager
+    def _holding_interrupts_in_commits(self) -> Iterator[None]:
+        """Ctrl-C inside a commit is raised when the commit ends (main thread, default SIGINT handler only)."""
+        if (threading.current_thread() is not threading.main_thread()
+                or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+            yield
+            return
+
+        def handler(signum: int, frame: Any) -> None:
+            if self._in_commit:
+                self._held_interrupt = True
+            else:
+                raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    # -- training loop ----------------------------------------------------------------
     def _train_epoch(self) -> None:
         cfg, state = self.config, self.state
-        if state.step_in_epoch == 0:
-            self._epoch_start_data_state = self.data_generator.get_state()
-            self._epoch_sums = {}
-        else:  # resumed mid-epoch: redraw the same permutation, then skip the finished steps
-            self.data_generator.set_state(self._epoch_start_data_state)
+        # this epoch's order from the state saved before it was drawn (also when resumed mid-epoch)
+        self.data_generator.set_state(self._epoch_start_data_state)
         n = self._num_train_batches()
-        batches = iterate_batches(self.train_dataset, cfg.batch_size, shuffle=cfg.shuffle,
-                                  generator=self.data_generator, start_batch=state.step_in_epoch,
-                                  device=self.device, drop_last=cfg.drop_last)
+        batches = iter(iterate_batches(self.train_dataset, cfg.batch_size, shuffle=cfg.shuffle,
+                                       generator=self.data_generator, start_batch=state.step_in_epoch,
+                                       device=self.device, drop_last=cfg.drop_last))
         show = cfg.show_progress and self.is_main_process
         with _progress(show, n, state.step_in_epoch, f"Epoch {state.epoch + 1}/{cfg.num_epochs}") as bar:
-            for batch in batches:
+            while True:
+                self._take_snapshot(parameters=False)
+                self._at("before_data")
+                batch = next(batches, None)
+                if batch is None:
+                    break
+                self._at("after_data")
                 ctx = StepContext(epoch=state.epoch, global_step=state.global_step, num_epochs=cfg.num_epochs,
                                   dataset_size=self.dataset_size, training=True)
-                output = self._train_step(batch, ctx)
-                state.step_in_epoch += 1
-                state.global_step += 1
+                output = self._train_step(batch, ctx)  # ends with its commit: counters advanced
                 bar.update(1)
                 if show and (state.step_in_epoch % cfg.log_every_n_steps == 0
                                           or state.step_in_epoch == n):
@@ -286,6 +461,7 @@ class Trainer:
                     self._emit("on_step_end", output)
                 if cfg.checkpoint_every_n_steps and state.global_step % cfg.checkpoint_every_n_steps == 0:
                     self.save_checkpoint(f"checkpoint_step_{state.global_step}")
+        self._snapshot = None
 
     @property
     def dataset_size(self) -> int:
@@ -302,23 +478,43 @@ class Trainer:
             return None
 
     def _train_step(self, batch: Batch, ctx: StepContext) -> ModelOutput | None:
-        # an interrupt before the update resumes from here (a step draws from torch's generators only)
-        self._step_rng = {"torch": torch.get_rng_state()}
-        if self.device.type == "cuda":
-            self._step_rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        """Forward and backward (rolled back if interrupted), then the commit of the update and counters."""
         if self.config.channels_last:
             batch = _channels_last(batch)
         if self.parallel is not None:
             return self._parallel_step(batch, ctx)
         output = self.model(batch, ctx)
+        self._at("after_forward")
         losses = self._group_losses(output)
         error = self._nonfinite_error(output, losses)
         if error is not None:
+            self._diverged = True
             raise error
         self._backward_all(output, losses)
-        self._optimizer_steps(set(losses))
-        self._accumulate({"loss": output.loss, **output.terms})
+        self._at("after_backward")
+        self._commit(self._step_actions(set(losses), {"loss": output.loss, **output.terms}))
         return output
+
+    def _step_actions(self, groups: set[str], metrics: dict[str, Tensor]) -> list[tuple[str, Callable[[], Any]]]:
+        """The commit of a step: each involved group's optimizer step, the scaler update, then the counters."""
+        actions = [(f"after_optimizer_step:{g}", functools.partial(self._optimizer_step, opt))
+                   for g, opt in self.optimizers.items() if g in groups]
+        if self.scaler is not None:
+            actions.append(("after_scaler_update", self.scaler.update))
+        actions.append(("after_counters", functools.partial(self._advance_step, metrics)))
+        return actions
+
+    def _optimizer_step(self, opt: torch.optim.Optimizer) -> None:
+        if self.scaler is not None:
+            self.scaler.step(opt)
+        else:
+            opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    def _advance_step(self, metrics: dict[str, Tensor]) -> None:
+        self._accumulate(metrics)
+        self.state.step_in_epoch += 1
+        self.state.global_step += 1
 
     def _parallel_step(self, batch: Batch, ctx: StepContext) -> ModelOutput | None:
         """One data-parallel step on this process's shard; see ``gaekit.trainers.distributed``."""
@@ -348,11 +544,11 @@ class Trainer:
         to_step, reduced, any_nonfinite = self.parallel.sync_step(self.groups, set(losses), shard_size / n,
                                                                   buffers, metrics, nonfinite)
         if any_nonfinite:
+            self._diverged = True
             raise self._nonfinite_error(output, losses) if nonfinite else TrainingError(
                 f"non-finite loss on another process at epoch {self.state.epoch + 1}, step "
                 f"{self.state.step_in_epoch + 1}; see its error. Try a lower learning_rate, or check the data.")
-        self._optimizer_steps(to_step)
-        self._accumulate(reduced)
+        self._commit(self._step_actions(to_step, reduced))
         return output
 
     def _shard_forward(self, batch: Batch, ctx: StepContext) -> tuple[ModelOutput | None, int]:
@@ -378,21 +574,6 @@ class Trainer:
         names = list(losses)
         for i, g in enumerate(names):
             self._backward(losses[g], inputs=self.groups[g], retain_graph=i < len(names) - 1)
-
-    def _optimizer_steps(self, groups: set[str]) -> None:
-        self._safe_to_checkpoint = False
-        for g, opt in self.optimizers.items():
-            if g not in groups:
-                continue
-            if self.scaler is not None:
-                self.scaler.step(opt)
-            else:
-                opt.step()
-            opt.zero_grad(set_to_none=True)
-        if self.scaler is not None:
-            self.scaler.update()
-        self._safe_to_checkpoint = True
-        self._step_rng = None
 
     def _backward(self, loss: Tensor, **kwargs: Any) -> None:
         (self.scaler.scale(loss) if self.scaler is not None else loss).backward(**kwargs)
@@ -424,25 +605,46 @@ class Trainer:
             setattr(module, leaf, self.parallel.gather_rows(module.get_buffer(leaf)))
 
     def _end_epoch(self) -> None:
+        """The model's end-of-epoch update and evaluation (rolled back if interrupted), then the commit of
+        the schedulers and the epoch record; then history.json, callbacks and the periodic checkpoint."""
         state = self.state
-        self._safe_to_checkpoint = False
+        self._take_snapshot(parameters=True)
+        self._at("epoch_end")
         if self.parallel is not None:
             self._gather_per_sample_buffers()
         self.model.on_epoch_end(StepContext(epoch=state.epoch, global_step=state.global_step,
                                             num_epochs=self.config.num_epochs, dataset_size=self.dataset_size,
                                             training=True))
+        self._at("after_model_epoch_end")
         steps = max(state.step_in_epoch, 1)
         record: dict[str, Any] = {"epoch": state.epoch + 1, "global_step": state.global_step}
         record.update({f"train_{k}": v.item() / steps for k, v in self._epoch_sums.items()})
         metrics = self.evaluate() if self.eval_dataset is not None else None
         if metrics is not None:
             record.update({f"eval_{k}": v for k, v in metrics.items()})
+        self._at("after_evaluation")
         monitored = metrics["loss"] if metrics is not None else record.get("train_loss", math.inf)
-        for sched in self.schedulers.values():
-            if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                sched.step(monitored)
-            elif sched is not None:
-                sched.step()
+        self._commit([("after_scheduler_step", functools.partial(self._step_schedulers, monitored)),
+                      ("after_epoch_record", functools.partial(self._advance_epoch, record, monitored))])
+        if self.run_dir is not None and self.is_main_process:
+            write_json(self.run_dir / "history.json", state.history)
+        if metrics is not None:
+            self._emit("on_evaluate", metrics)
+        self._emit("on_epoch_end", record)
+        if self.config.steps_saving and state.epoch % self.config.steps_saving == 0:
+            self.save_checkpoint(f"checkpoint_epoch_{state.epoch}")
+
+    def _step_schedulers(self, monitored: float) -> None:
+        with warnings.catch_warnings():  # after a resume at an end of epoch no optimizer has stepped in this process
+            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before")
+            for sched in self.schedulers.values():
+                if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                    sched.step(monitored)
+                elif sched is not None:
+                    sched.step()
+
+    def _advance_epoch(self, record: dict[str, Any], monitored: float) -> None:
+        state = self.state
         record.update({f"lr_{g}": opt.param_groups[0]["lr"] for g, opt in self.optimizers.items()})
         if monitored < state.best_loss:
             state.best_loss, state.best_epoch, state.epochs_since_best = monitored, state.epoch + 1, 0
@@ -453,14 +655,7 @@ class Trainer:
         state.epoch += 1
         state.step_in_epoch = 0
         self._epoch_sums = {}
-        self._safe_to_checkpoint = True
-        if self.run_dir is not None and self.is_main_process:
-            write_json(self.run_dir / "history.json", state.history)
-        if metrics is not None:
-            self._emit("on_evaluate", metrics)
-        self._emit("on_epoch_end", record)
-        if self.config.steps_saving and state.epoch % self.config.steps_saving == 0:
-            self.save_checkpoint(f"checkpoint_epoch_{state.epoch}")
+        self._epoch_start_data_state = self.data_generator.get_state()  # the next epoch draws from here
 
     def evaluate(self, data: Any = None) -> dict[str, float]:
         """Mean loss and loss terms over ``data`` (default: the eval data), per sample.
@@ -483,6 +678,7 @@ class Trainer:
             torch.manual_seed(self.config.seed + 1)
             batch_size = self.config.eval_batch_size or self.config.batch_size
             for batch in iterate_batches(dataset, batch_size, shuffle=False, generator=None, device=self.device):
+                self._at("eval_batch")
                 ctx = StepContext(epoch=self.state.epoch, global_step=self.state.global_step,
                                   num_epochs=self.config.num_epochs, dataset_size=self.dataset_size,
                                   training=False)
@@ -508,6 +704,8 @@ class Trainer:
         return {k: (v / count).item() for k, v in sums.items()}
 
     def _finish(self) -> None:
+        if self.run_dir is not None and self.is_main_process:  # also when the last epoch's write was interrupted
+            write_json(self.run_dir / "history.json", self.state.history)
         if self.config.load_best_at_end and self.best_state is not None:
             self.model.load_state_dict(self.best_state)
         if self.run_dir is not None and isinstance(self.model, BaseAE):
@@ -539,30 +737,31 @@ class Trainer:
             self.parallel.barrier()
 
     # -- checkpoints ------------------------------------------------------------------
-    def _checkpoint_state(self, rng: dict[str, Any]) -> dict[str, Any]:
-        data_state = (self.data_generator.get_state() if self.state.step_in_epoch == 0
-                      else self._epoch_start_data_state)
+    def _checkpoint_state(self) -> dict[str, Any]:
         return {
             "trainer": asdict(self.state),
             "model_name": self.model.model_config.name,
             "networks": {part: getattr(getattr(self.model, part, None), "network_spec", None)
                          for part in getattr(self.model, "network_names", tuple)()},
             "optimizers": {g: opt.state_dict() for g, opt in self.optimizers.items()},
+            "optimizer_classes": {g: type(opt).__name__ for g, opt in self.optimizers.items()},
             "schedulers": {g: s.state_dict() for g, s in self.schedulers.items() if s is not None},
+            "scheduler_classes": {g: None if s is None else type(s).__name__ for g, s in self.schedulers.items()},
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
-            "rng": rng,
-            "epoch_start_data_state": data_state,
+            "rng": rng_state(self.device),
+            "epoch_start_data_state": self._epoch_start_data_state,
             "epoch_sums": dict(self._epoch_sums),
+            "data_source": self.data_source,
         }
 
-    def save_checkpoint(self, name: str, rng: dict[str, Any] | None = None) -> Path:
+    def save_checkpoint(self, name: str) -> Path:
         """Write ``run_dir/name`` atomically with everything needed to resume exactly (rank 0 writes)."""
-        path = self._write_checkpoint(name, rng)
+        path = self._write_checkpoint(name)
         self._barrier()
         self._emit("on_save", path)
         return path
 
-    def _write_checkpoint(self, name: str, rng: dict[str, Any] | None) -> Path:
+    def _write_checkpoint(self, name: str) -> Path:
         if self.run_dir is None:
             raise ConfigError("checkpoints need TrainerConfig.output_dir")
         path = self.run_dir / name
@@ -571,83 +770,174 @@ class Trainer:
                 path,
                 model_state=self.model.state_dict(),
                 best_state=self.best_state,
-                state=self._checkpoint_state(rng if rng is not None else rng_state(self.device)),
+                state=self._checkpoint_state(),
                 configs={"config": self.model.model_config, "training_config": self.config},
             )
         return path
 
     def _save_interrupted(self) -> None:
-        if self.run_dir is None or not self._safe_to_checkpoint or not self.is_main_process:
+        """Bring the trainer to a consistent state (see the module docstring) and write ``checkpoint_interrupted``
+        (rank 0, without waiting for the other processes, which may not have stopped)."""
+        consistent = self._recover()
+        if self.run_dir is None or not self.is_main_process:
             return
-        # interrupted inside a step's forward/backward: nothing was updated yet, so the
-        # checkpoint is the state before that step, with the random state it started from.
-        # Written without waiting for the other processes, which may not have stopped.
-        rng = {**rng_state(self.device), **(self._step_rng or {})}
-        self._step_rng = None
-        with contextlib.suppress(Exception):
-            self._emit("on_save", self._write_checkpoint("checkpoint_interrupted", rng))
+        if not consistent:
+            warnings.warn(f"training was interrupted inside an optimizer update, so no checkpoint_interrupted is "
+                          f"written; resume from the last checkpoint in {self.run_dir}", stacklevel=3)
+            return
+        try:
+            path = self._write_checkpoint("checkpoint_interrupted")
+            self._emit("on_save", path)
+        except Exception as err:  # the training error matters more
+            warnings.warn(f"could not write {self.run_dir / 'checkpoint_interrupted'}: {err}", stacklevel=3)
+
+    def _save_best_model(self, err: TrainingError) -> None:
+        """After divergence: write the best weights as a model folder ``run_dir/best_model`` and name it in ``err``."""
+        if self.run_dir is None or self.best_state is None or not isinstance(self.model, BaseAE):
+            return
+        path = self.run_dir / "best_model"
+        if self.is_main_process:
+            current = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            try:
+                self.model.load_state_dict(self.best_state)
+                self.model.save(path, training_config=self.config)
+            except Exception as save_err:
+                warnings.warn(f"could not write {path}: {save_err}", stacklevel=3)
+                return
+            finally:
+                self.model.load_state_dict(current)
+        err.args = (f"{err.args[0] if err.args else err} The best weights (epoch {self.state.best_epoch}, monitored "
+                    f"loss {self.state.best_loss:.6g}) are saved in {path}; load them with "
+                    f"AutoModel.load_from_folder({str(path)!r}).", *err.args[1:])
 
     def load_checkpoint(self, checkpoint_dir: str | Path) -> None:
-        """Restore weights, optimizers, schedulers, RNG, data order, counters and best record."""
+        """Restore weights, optimizers, schedulers, RNG, data order, counters, best record and ``data_source``.
+
+        Everything is checked before anything changes: the model name, the parameter groups, each group's
+        optimizer and scheduler class, the training config (only ``RESUME_FREE_FIELDS`` may differ from the
+        checkpoint's ``training_config.json``) and every field of the state (``CheckpointError`` otherwise).
+        """
         checkpoint_dir = Path(checkpoint_dir)
         model_state, best_state, state = read_checkpoint(checkpoint_dir)
+        where = checkpoint_dir / STATE_FILE
         if state["model_name"] != self.model.model_config.name:
             raise CheckpointError(f"{checkpoint_dir} is a checkpoint of a {state['model_name']!r} model, "
                                   f"not of {self.model.model_config.name!r}")
         if set(state["optimizers"]) != set(self.optimizers):
             raise CheckpointError(f"{checkpoint_dir} has optimizer groups {sorted(state['optimizers'])}, "
                                   f"the model has {sorted(self.optimizers)}")
+        for kind, built in (("optimizer", self.optimizers), ("scheduler", self.schedulers)):
+            for g, obj in built.items():
+                mine, saved = None if obj is None else type(obj).__name__, state[f"{kind}_classes"][g]
+                if mine != saved:
+                    raise CheckpointError(f"{where}: group {g!r} was trained with {kind} {saved}, but this trainer's "
+                                          f"config gives {mine}; resume with the checkpoint's {kind}")
+        check_resume_config(read_training_config(checkpoint_dir), self.config, checkpoint_dir)
+        trainer_state = TrainerState.from_dict(asdict(state["trainer"]), where, self._num_train_batches())
         self.model.load_weights(model_state, source=str(checkpoint_dir))
         try:
             for g, opt in self.optimizers.items():
                 opt.load_state_dict(state["optimizers"][g])
             for g, sched in self.schedulers.items():
-                if sched is not None and g in state["schedulers"]:
+                if sched is not None:
                     sched.load_state_dict(state["schedulers"][g])
             if self.scaler is not None and state["scaler"] is not None:
                 self.scaler.load_state_dict(state["scaler"])
-        except (ValueError, KeyError, RuntimeError) as err:
-            raise CheckpointError(f"{checkpoint_dir}: optimizer or scheduler state does not fit ({err})") from None
+            set_rng_state(state["rng"], self.device)
+            self.data_generator.set_state(state["epoch_start_data_state"])
+            self._epoch_sums = {k: v.to(self.device) for k, v in state["epoch_sums"].items()}
+        except (ValueError, KeyError, RuntimeError, TypeError, IndexError) as err:
+            raise CheckpointError(f"{checkpoint_dir}: optimizer, scheduler or RNG state does not fit ({err})") from None
         self.best_state = best_state
-        self.state = TrainerState(**state["trainer"])
-        set_rng_state(state["rng"], self.device)
+        self.state = trainer_state
         self._epoch_start_data_state = state["epoch_start_data_state"]
-        self.data_generator.set_state(self._epoch_start_data_state)
-        self._epoch_sums = {k: v.to(self.device) for k, v in state["epoch_sums"].items()}
+        self.data_source = state["data_source"]
         self.run_dir = checkpoint_dir.parent
         self._started = True
+        self._snapshot, self._pending, self._broken = None, [], False
 
     @classmethod
     def from_checkpoint(cls, checkpoint_dir: str | Path, train_data: Any, eval_data: Any = None,
                         encoder: nn.Module | None = None, decoder: nn.Module | None = None,
                         callbacks: Iterable[TrainerCallback] | None = None,
                         training_config: TrainerConfig | None = None,
-                        networks_given: dict[str, nn.Module] | None = None) -> Trainer:
+                        networks_given: dict[str, nn.Module] | None = None,
+                        overrides: dict[str, Any] | None = None) -> Trainer:
         """Rebuild model and trainer from a checkpoint folder alone (configs included), ready to ``train()``.
 
         Networks made by ``gaekit.nn.create_network`` are rebuilt from the checkpoint; other custom
         networks must be passed as ``encoder``/``decoder`` or, for a model's extra networks (e.g. a
         discriminator), in ``networks_given``.
+
+        The training config is the checkpoint's ``training_config.json``, or ``training_config``, with
+        ``overrides`` (``{field: value}``, e.g. ``{"num_epochs": 30}`` to train more epochs) applied. It
+        may differ from the checkpoint's only in ``RESUME_FREE_FIELDS`` (``num_epochs`` and fields that
+        change what is written or shown: ``output_dir``, ``show_progress``, ``log_every_n_steps``,
+        ``steps_saving``, ``checkpoint_every_n_steps``); any other difference is a ``ConfigError``
+        listing the fields, so that the resumed run stays exact. A missing or malformed file, or an
+        unknown model, is a ``CheckpointError`` naming the file.
         """
         from gaekit.models.base import MODELS, _registered_network
-        from gaekit.serialization import read_json
-        from gaekit.trainers.checkpoint import STATE_FILE
+        from gaekit.trainers.checkpoint import _read_meta
 
         checkpoint_dir = Path(checkpoint_dir)
-        model_config = read_json(checkpoint_dir / "config.json", "not a gaekit training checkpoint")
-        networks = read_json(checkpoint_dir / STATE_FILE, "not a gaekit training checkpoint").get("state", {})
-        networks = networks.get("networks", {}) if isinstance(networks, dict) else {}
-        model_cls = MODELS.get(model_config.get("name", "?"))
+        read_checkpoint_info(checkpoint_dir)  # a valid, unmodified checkpoint before anything is built
+        config_path = checkpoint_dir / "config.json"
+        model_config = read_json_object(config_path)
+        networks = _read_meta(checkpoint_dir)["state"].get("networks")
+        networks = networks if isinstance(networks, dict) else {}
         given = {"encoder": encoder, "decoder": decoder, **(networks_given or {})}
-        for part in model_cls.network_names():
-            if given.get(part) is None:
-                given[part] = _registered_network(networks.get(part))
-        model = model_cls(model_cls.config_class.from_dict(model_config), **given)
-        if training_config is None:
-            training_config = TrainerConfig.from_json(checkpoint_dir / "training_config.json")
-        trainer = cls(model, training_config, train_data, eval_data, callbacks)
+        try:
+            model_cls = MODELS.get(model_config.get("name", "?"))
+            for part in model_cls.network_names():
+                if given.get(part) is None:
+                    given[part] = _registered_network(networks.get(part))
+            model = model_cls(model_cls.config_class.from_dict(model_config), **given)
+        except ConfigError as err:
+            raise CheckpointError(f"{config_path}: {err}") from None
+        config = training_config if training_config is not None else read_training_config(checkpoint_dir)
+        if overrides:
+            if not isinstance(overrides, dict):
+                raise ConfigError(f"overrides={overrides!r} is invalid: expected a dict of TrainerConfig fields")
+            config = config.replace(**overrides)
+        check_resume_config(read_training_config(checkpoint_dir), config, checkpoint_dir)
+        trainer = cls(model, config, train_data, eval_data, callbacks)
         trainer.load_checkpoint(checkpoint_dir)
         return trainer
+
+
+def read_training_config(checkpoint_dir: Path) -> TrainerConfig:
+    """The ``training_config.json`` of a checkpoint; ``CheckpointError`` naming the file when it is bad."""
+    path = Path(checkpoint_dir) / "training_config.json"
+    data = read_json_object(path)
+    try:
+        return TrainerConfig.from_dict(data)
+    except ConfigError as err:
+        raise CheckpointError(f"{path}: {err}") from None
+
+
+def check_resume_config(saved: TrainerConfig, given: TrainerConfig, checkpoint_dir: Path) -> None:
+    """``ConfigError`` listing the fields, other than ``RESUME_FREE_FIELDS``, where ``given`` differs from ``saved``."""
+    old, new = saved.to_dict(), given.to_dict()
+    differing = [f"{k} (checkpoint {old.get(k)!r}, given {new.get(k)!r})" for k in sorted(set(old) | set(new))
+                 if k not in RESUME_FREE_FIELDS and old.get(k) != new.get(k)]
+    if differing:
+        raise ConfigError(f"cannot resume {checkpoint_dir} exactly with another training config: "
+                          f"{'; '.join(differing)}. Only {list(RESUME_FREE_FIELDS)} may differ from its "
+                          "training_config.json")
+
+
+def _check_data_source(source: Any) -> dict[str, Any] | None:
+    if source is None:
+        return None
+    try:
+        ok = isinstance(source, dict) and json.loads(json.dumps(source)) == source
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ConfigError(f"Trainer data_source={source!r:.120} is invalid: expected None or a JSON-able dict "
+                          "with string keys, e.g. {'dataset': 'mnist', 'data_dir': None}")
+    return source
 
 
 @contextlib.contextmanager

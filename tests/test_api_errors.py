@@ -1,0 +1,307 @@
+"""Every bad input to the Python API is a gaekit error naming the field, the bad value and what is allowed
+(gaekit issue 13): config keywords, JSON shapes, optimizer settings, seeds, sizes, sample counts, helper
+inputs, importance sampling, loader batches and the data range of sigmoid models."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+from conftest import tiny_model
+
+from gaekit.bench.spec import ModelSpec, StudySpec, TrainingSpec
+from gaekit.config import BaseConfig
+from gaekit.data import LoaderAdapter, TorchDatasetAdapter, iterate_batches, validate_data
+from gaekit.errors import ConfigError, DataError
+from gaekit.metrics.evaluation import EvaluationConfig
+from gaekit.models import (
+    HRQVAE,
+    VAE,
+    VAMP,
+    VQVAE,
+    BetaVAEConfig,
+    HRQVAEConfig,
+    VAEConfig,
+    VAMPConfig,
+    VQVAEConfig,
+)
+from gaekit.nn import create_network
+from gaekit.pipelines import GenerationPipeline
+from gaekit.samplers import MAFSamplerConfig, NormalSampler, NormalSamplerConfig
+from gaekit.trainers import Trainer, TrainerConfig
+
+# -- 1. keyword / positional misuse in Python ------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _LaterConfig(VAEConfig):
+    """A config class defined after the library's (and re-decorated): the rule holds for it too."""
+
+    extra: int = 1
+
+
+CONFIG_CALLS = [
+    (VAEConfig, (), {"latnt_dim": 3}, r"unknown field\(s\) 'latnt_dim' for VAEConfig; accepted fields: .*latent_dim"),
+    (TrainerConfig, (), {"num_epoch": 3}, r"'num_epoch'.*accepted fields: .*num_epochs"),
+    (NormalSamplerConfig, (), {"foo": 1}, r"'foo' for NormalSamplerConfig"),
+    (EvaluationConfig, (), {"sed": 1}, r"'sed' for EvaluationConfig; accepted fields: .*seed"),
+    (ModelSpec, (), {"label": "m"}, r"ModelSpec: missing a required argument: 'model'; accepted fields"),
+    (VAEConfig, ((4,), 3, "mse", "sigmoid", "extra"), {}, r"VAEConfig: too many positional arguments"),
+    (VAEConfig, ((4,),), {"input_dim": (4,)}, r"multiple values for argument 'input_dim'"),
+    (_LaterConfig, (), {"extr": 2}, r"'extr' for _LaterConfig; accepted fields: .*extra"),
+]
+
+
+@pytest.mark.parametrize(("cls", "args", "kwargs", "message"), CONFIG_CALLS)
+def test_bad_config_arguments_are_config_errors_listing_the_fields(cls, args, kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        cls(*args, **kwargs)
+
+
+def test_a_bug_inside_validation_is_not_hidden_as_a_config_error():
+    @dataclasses.dataclass
+    class Buggy(BaseConfig):
+        x: int = 1
+
+        def _check(self):
+            raise TypeError("a bug")
+
+    with pytest.raises(TypeError, match="a bug"):
+        Buggy()
+
+
+# -- 2. JSON that is not an object ------------------------------------------------------------------
+@pytest.mark.parametrize(("payload", "kind"), [([1, 2], "array"), (3, "number"), ("VAE", "string"), (None, "null")])
+def test_from_dict_and_from_json_refuse_a_non_object(tmp_path, payload, kind):
+    with pytest.raises(ConfigError, match=f"expects a JSON object.*got a JSON {kind}"):
+        VAEConfig.from_dict(payload)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(payload))
+    with pytest.raises(ConfigError, match=f"config file {path} holds a JSON {kind}; expected a JSON object"):
+        VAEConfig.from_json(path)
+
+
+# -- 3. optimizer / scheduler settings checked by torch at validation; no NaN/inf anywhere ------------
+OPTIMIZATION = [
+    ({"optimizer_params": {"betas": "x"}}, r"TrainerConfig.optimizer_params=\{'betas': 'x'\} is invalid for Adam"),
+    ({"optimizer_params": {"betas": (0.9, 1.5)}}, r"optimizer_params=.* is invalid for Adam: .*beta"),
+    ({"optimizer_params": {"eps": math.inf}}, r"TrainerConfig.optimizer_params\['eps'\]=inf is invalid: .*finite"),
+    ({"optimizer": "SGD", "optimizer_params": {"momentum": -1.0}}, r"optimizer_params=.* is invalid for SGD"),
+    ({"group_overrides": {"decoder": {"optimizer_params": {"weight_decay": -1.0}}}},
+     r"TrainerConfig.group_overrides\['decoder'\].optimizer_params=.* is invalid for Adam"),
+    ({"scheduler": "ReduceLROnPlateau", "scheduler_params": {"mode": "up"}},
+     r"TrainerConfig.scheduler_params=\{'mode': 'up'\} is invalid for ReduceLROnPlateau"),
+    ({"scheduler": "StepLR", "scheduler_params": {"step_size": "ten"}}, r"scheduler_params=.* is invalid for StepLR"),
+    ({"learning_rate": math.nan}, r"TrainerConfig.learning_rate=nan is invalid"),
+    ({"compile": True, "compile_options": {"options": {"x": math.inf}}}, r"compile_options\['options'\]\['x'\]=inf"),
+]
+
+
+@pytest.mark.parametrize(("changes", "message"), OPTIMIZATION)
+def test_optimizer_and_scheduler_settings_are_checked_when_the_config_is_built(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        TrainerConfig(**changes)
+
+
+def test_valid_optimizer_and_scheduler_settings_still_pass():
+    config = TrainerConfig(optimizer="AdamW", optimizer_params={"betas": [0.5, 0.9], "eps": 1e-6},
+                           scheduler="StepLR", scheduler_params={"step_size": 2, "gamma": 0.5})
+    assert TrainerConfig.from_dict(json.loads(config.to_json_string())).to_dict() == config.to_dict()
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
+@pytest.mark.parametrize(("cls", "field"), [(EvaluationConfig, "traversal_range"), (BetaVAEConfig, "beta"),
+                                            (TrainingSpec, "optimizer_params")])
+def test_non_finite_floats_are_refused_in_every_config(cls, field, value):
+    with pytest.raises(ConfigError, match=rf"{cls.__name__}.{field}\S*=\S+ is invalid: expected a finite number"):
+        cls(**{field: {"eps": value} if field == "optimizer_params" else value})
+
+
+# -- 4. seeds ---------------------------------------------------------------------------------------
+SEEDS = [2**70, 2**63, -1]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("cls", [TrainerConfig, EvaluationConfig, MAFSamplerConfig])
+def test_seed_fields_refuse_values_outside_the_64_bit_range(cls, seed):
+    with pytest.raises(ConfigError, match=rf"{cls.__name__}.seed={seed} is invalid: expected an int in \[0, 2\*\*63\)"):
+        cls(seed=seed)
+    assert cls(seed=2**63 - 1).seed == 2**63 - 1
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_study_seeds_and_sample_seeds_are_checked(seed):
+    with pytest.raises(ConfigError, match=r"StudySpec.seeds\[1\]=.* \[0, 2\*\*63\)"):
+        StudySpec(datasets=["digits"], networks=["mlp"], models=[ModelSpec(label="m", model="AE")],
+                  latent_dims={"digits": [2]}, seeds=[0, seed])
+    sampler = NormalSampler(tiny_model("VAE"))
+    with pytest.raises(ConfigError, match=rf"seed={seed} is invalid"):
+        sampler.sample(2, seed=seed)
+    with pytest.raises(ConfigError, match=rf"seed={seed} is invalid"):
+        GenerationPipeline(tiny_model("VAE"))(2, seed=seed)
+
+
+# -- 5. sizes whose default networks cannot fit in memory --------------------------------------------
+@pytest.mark.parametrize(("model", "config", "field"), [
+    (VAE, VAEConfig(input_dim=(4,), latent_dim=2**40),
+     r"VAE's default encoder with VAEConfig.latent_dim=1099511627776"),
+    (VAE, VAEConfig(input_dim=(1, 2**20, 2**20), latent_dim=3),
+     r"VAE's default encoder with VAEConfig.input_dim=\(1, 1048576, 1048576\)"),
+    (VQVAE, VQVAEConfig(input_dim=(1, 8, 8), latent_dim=4, num_embeddings=2**40),
+     r"VQVAE with VQVAEConfig.num_embeddings=1099511627776"),
+    (VAMP, VAMPConfig(input_dim=(1, 8, 8), number_components=2**40), r"VAMP with VAMPConfig.number_components=\d+"),
+    (HRQVAE, HRQVAEConfig(input_dim=(1, 8, 8), latent_dim=4, num_levels=2**40),
+     r"HRQVAE with HRQVAEConfig.num_levels=\d+"),
+])
+def test_absurd_sizes_are_refused_before_allocating(model, config, field):
+    with pytest.raises(ConfigError, match=rf"{field} would need .* GiB for its weights, more than this machine's "):
+        model(config)
+
+
+@pytest.mark.parametrize("options", [{"latent_dim": 2**40}, {"latent_dim": 3, "hidden_dims": [2**20, 2**20]}])
+def test_create_network_refuses_absurd_sizes(options):
+    with pytest.raises(ConfigError, match=r"create_network\('mlp', role='decoder'\) with .* would need .* GiB"):
+        create_network("mlp", dataset="mnist", role="decoder", **options)
+
+
+def test_large_but_feasible_sizes_build():
+    assert VAE(VAEConfig(input_dim=(20000,), latent_dim=3)).latent_dim == 3
+
+
+# -- 6. sample counts -------------------------------------------------------------------------------
+@pytest.mark.parametrize("count", [-1, 0, 2.5, True])
+@pytest.mark.parametrize("model_name", ["VAE", "VAMP", "SVAE"])
+def test_generate_and_sample_prior_refuse_bad_counts(model_name, count):
+    model = tiny_model(model_name)
+    with pytest.raises(ConfigError, match=rf"num_samples={count!r} is invalid: expected a positive int"):
+        model.generate(count)
+    with pytest.raises(ConfigError, match=rf"num_samples={count!r} is invalid: expected a positive int"):
+        model.sample_prior(count)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"num_samples": -1}, "num_samples=-1"), ({"num_samples": 0}, "num_samples=0"),
+    ({"batch_size": 0}, "batch_size=0"), ({"num_samples": 2, "batch_size": -3}, "batch_size=-3"),
+])
+def test_sampler_sample_refuses_bad_counts(kwargs, message):
+    with pytest.raises(ConfigError, match=f"{message} is invalid: expected a positive int"):
+        NormalSampler(tiny_model("VAE")).sample(**kwargs)
+
+
+# -- 7. helpers on data of the wrong shape, dtype or type --------------------------------------------
+BAD_INPUTS = [
+    (torch.rand(5, 64), r"x\w* \(shape \(5, 64\)\) has samples of shape \(64,\) but the model's input_dim is "
+                        r"\(1, 8, 8\); reshape the data to \(N, 1, 8, 8\)"),
+    (torch.rand(1, 8, 8), r"shape \(1, 8, 8\), a single sample without its batch axis.*unsqueeze"),
+    (torch.rand(5, 3, 8, 8), r"samples of shape \(3, 8, 8\) but the model's input_dim is \(1, 8, 8\)"),
+    (torch.zeros(5, 1, 8, 8, dtype=torch.int64), r"uint8 .* got int64"),
+    (torch.zeros(5, 1, 8, 8, dtype=torch.bool), r"boolean values"),
+    (torch.zeros(5, 1, 8, 8, dtype=torch.complex64), r"complex values"),
+    (torch.full((5, 1, 8, 8), math.nan), r"non-finite values: 320 NaN"),
+    ([[0.5] * 64], r"x\w* is of type list; expected a torch Tensor or numpy array"),
+    ("x", r"x\w* is of type str"),
+]
+HELPERS = {
+    "embed": lambda m, x: m.embed(x),
+    "reconstruct": lambda m, x: m.reconstruct(x),
+    "interpolate": lambda m, x: m.interpolate(x, x, steps=3),
+    "log_likelihood": lambda m, x: m.log_likelihood(x, 2),
+}
+
+
+@pytest.mark.parametrize("helper", sorted(HELPERS))
+@pytest.mark.parametrize(("x", "message"), BAD_INPUTS)
+def test_helpers_refuse_bad_data_with_a_data_error(helper, x, message):
+    with pytest.raises(DataError, match=message):
+        HELPERS[helper](tiny_model("VAE"), x)
+
+
+@pytest.mark.parametrize(("x", "message"), [BAD_INPUTS[i] for i in (0, 1, 2, 7, 8)])
+def test_encode_refuses_data_of_the_wrong_shape_or_type(x, message):
+    with pytest.raises(DataError, match=message):
+        tiny_model("VAE").encode(x)
+
+
+def test_helpers_accept_good_tensors_arrays_and_uint8():
+    model = tiny_model("VAE")
+    x = torch.rand(4, 1, 8, 8)
+    assert model.embed(x).shape == (4, 3)
+    assert torch.allclose(model.embed(x.numpy()), model.embed(x))
+    assert model.reconstruct((x * 255).to(torch.uint8)).shape == (4, 1, 8, 8)
+    assert model.embed({"data": x}).shape == (4, 3)
+
+
+# -- 8. importance sampling arguments ---------------------------------------------------------------
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"n_importance_samples": 0}, "n_importance_samples=0"), ({"n_importance_samples": -2}, "n_importance_samples=-2"),
+    ({"n_importance_samples": 2.5}, "n_importance_samples=2.5"), ({"chunk_size": 0}, "chunk_size=0"),
+])
+@pytest.mark.parametrize("model_name", ["VAE", "SVAE"])
+def test_log_likelihood_refuses_bad_sample_counts(model_name, kwargs, message):
+    with pytest.raises(ConfigError, match=f"log_likelihood: {message} is invalid: expected a positive int"):
+        tiny_model(model_name).log_likelihood(torch.rand(2, 1, 8, 8), **kwargs)
+
+
+# -- 9. a later batch of another shape ---------------------------------------------------------------
+@pytest.mark.parametrize("later", [torch.rand(4, 1, 9, 9), torch.rand(4, 64)])
+def test_a_loader_batch_of_another_shape_is_a_data_error(later):
+    loader = LoaderAdapter([torch.rand(4, 1, 8, 8), torch.rand(4, 1, 8, 8), later])
+    validate_data(loader, (1, 8, 8), unit_range=True)
+    batches = iterate_batches(loader, 4, shuffle=False, generator=None)
+    next(batches), next(batches)
+    shape = re.escape(str(tuple(later.shape[1:])))
+    with pytest.raises(DataError, match=rf"batch 2 of the loader has samples of shape {shape} "
+                                        r"but its first batch had \(1, 8, 8\)"):
+        next(batches)
+
+
+def test_trainer_reports_the_bad_loader_batch():
+    loader = torch.utils.data.DataLoader([torch.rand(1, 8, 8)] * 4 + [torch.rand(1, 9, 9)] * 4, batch_size=4)
+    trainer = Trainer(tiny_model("VAE"), TrainerConfig(output_dir=None, num_epochs=1, show_progress=False),
+                      train_data=loader)
+    with pytest.raises(DataError, match=r"batch 1 of the loader has samples of shape \(1, 9, 9\)"):
+        trainer.train()
+
+
+def test_dataset_items_of_different_shapes_are_a_data_error():
+    class Ragged(torch.utils.data.Dataset):
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            return torch.rand(1, 8, 8) if i < 4 else torch.rand(1, 9, 9)
+
+    batches = iterate_batches(TorchDatasetAdapter(Ragged()), 2, shuffle=False, generator=None)
+    next(batches), next(batches)
+    with pytest.raises(DataError, match=r"batch 2 of the dataset has samples of shape \(1, 9, 9\)"):
+        next(batches)
+    with pytest.raises(DataError, match=r"dataset items have different shapes: \(1, 8, 8\) and \(1, 9, 9\)"):
+        next(iterate_batches(TorchDatasetAdapter(Ragged()), 6, shuffle=False, generator=None))
+
+
+# -- 10. data outside the range of a sigmoid output ---------------------------------------------------
+def _images(dtype=np.float64):
+    return (np.random.default_rng(0).random((32, 1, 8, 8)) * 255).astype(dtype)
+
+
+@pytest.mark.parametrize("loss", ["mse", "bce"])
+def test_sigmoid_models_refuse_data_outside_0_1(loss):
+    model = tiny_model("VAE", reconstruction_loss=loss)
+    assert model.needs_unit_range_data
+    with pytest.raises(DataError, match=r"your data lies in \[.*, 25\d.*\]: divide by 255, or use "
+                                        r"output_activation='identity'"):
+        Trainer(model, TrainerConfig(output_dir=None, show_progress=False), train_data=_images())
+
+
+def test_identity_models_and_uint8_images_are_fine():
+    identity = tiny_model("VAE", output_activation="identity")
+    assert not identity.needs_unit_range_data
+    config = TrainerConfig(output_dir=None, num_epochs=1, show_progress=False)
+    Trainer(identity, config, train_data=_images())
+    Trainer(tiny_model("VAE"), config, train_data=_images(np.uint8))
+    Trainer(tiny_model("VAE"), config, train_data=_images() / 255)
