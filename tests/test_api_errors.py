@@ -305,3 +305,171 @@ def test_identity_models_and_uint8_images_are_fine():
     Trainer(identity, config, train_data=_images())
     Trainer(tiny_model("VAE"), config, train_data=_images(np.uint8))
     Trainer(tiny_model("VAE"), config, train_data=_images() / 255)
+
+
+# -- 11. networks, later batches, subsets, meta tensors, codes, probes (issue 13, second wave) ------------
+@pytest.mark.parametrize("hidden_dims, message", [
+    ([0], r"hidden_dims\[0\]=0 is invalid: expected a positive int"),
+    ([16, -3], r"hidden_dims\[1\]=-3 is invalid"),
+    ([2.5], r"hidden_dims\[0\]=2.5 is invalid"),
+    (64, r"hidden_dims=64 is invalid: expected a sequence of positive ints"),
+    ("64", r"hidden_dims='64' is invalid"),
+])
+@pytest.mark.parametrize("role", ["encoder", "decoder", "discriminator"])
+def test_mlp_widths_are_positive_ints(hidden_dims, message, role):
+    with pytest.raises(ConfigError, match=message):
+        create_network("mlp", dataset=(1, 8, 8), role=role, latent_dim=3, hidden_dims=hidden_dims)
+
+
+def test_mlp_classes_check_their_widths_too():
+    from gaekit.nn import MLPDecoder, MLPEncoder
+
+    for cls in (MLPEncoder, MLPDecoder):
+        with pytest.raises(ConfigError, match=r"hidden_dims\[0\]=0"):
+            cls((1, 8, 8), 3, hidden_dims=[0])
+    assert MLPDecoder((1, 8, 8), 3, hidden_dims=[]).latent_shape == (3,)  # no hidden layer is fine
+
+
+@pytest.mark.parametrize("name, accepted", [("mlp", "hidden_dims"), ("conv", "channels, batch_norm")])
+def test_unknown_network_options_list_the_accepted_ones(name, accepted):
+    with pytest.raises(ConfigError, match=f"network '{name}' got unknown option\\(s\\) wings: accepted options "
+                                          f"are {accepted}"):
+        create_network(name, dataset=(1, 8, 8), latent_dim=3, wings=2)
+    with pytest.raises(ConfigError, match="network 'convnet' takes no options; got wings"):
+        create_network("convnet", dataset="mnist", latent_dim=3, wings=2)
+    assert create_network("conv", dataset=(1, 8, 8), latent_dim=3, channels=(4, 8), batch_norm=False) is not None
+
+
+def _loader_with(later):
+    return LoaderAdapter([torch.full((4, 1, 8, 8), 0.5), torch.full((4, 1, 8, 8), 0.5), later])
+
+
+@pytest.mark.parametrize("later, message", [
+    (torch.full((4, 1, 8, 8), 2.0), r"train_data has values outside \[0, 1\] in batch 2 of the loader"),
+    (torch.full((4, 1, 8, 8), -0.5), r"outside \[0, 1\] in batch 2 of the loader"),
+    (torch.full((4, 1, 8, 8), float("nan")), r"train_data has non-finite values in batch 2 of the loader: 256 NaN"),
+])
+def test_later_loader_batches_are_checked_against_0_1_when_the_model_needs_it(later, message):
+    loader = _loader_with(later)
+    validate_data(loader, (1, 8, 8), unit_range=True)
+    batches = iterate_batches(loader, 4, shuffle=False, generator=None)
+    next(batches), next(batches)
+    with pytest.raises(DataError, match=message):
+        next(batches)
+    validate_data(loader, (1, 8, 8), unit_range=False)  # a model without a sigmoid output: no range check
+    assert len(list(iterate_batches(loader, 4, shuffle=False, generator=None))) == 3
+
+
+def test_later_dataset_items_are_checked_against_0_1_too():
+    items = [torch.full((1, 8, 8), 0.5)] * 4 + [torch.full((1, 8, 8), 3.0)] * 2
+    dataset = TorchDatasetAdapter(torch.utils.data.TensorDataset(torch.stack(items)))
+    validate_data(dataset, (1, 8, 8), unit_range=True)  # only the first item: fine
+    batches = iterate_batches(dataset, 2, shuffle=False, generator=None)
+    next(batches), next(batches)
+    with pytest.raises(DataError, match=r"outside \[0, 1\] in batch 2 of the dataset"):
+        next(batches)
+
+
+def test_subset_indices_are_checked():
+    from gaekit.data import ArrayDataset
+
+    ds = ArrayDataset(torch.arange(10.0).view(10, 1), labels=torch.arange(10))
+    assert ds.subset([-1, 0]).labels.tolist() == [9, 0]  # negative indices count from the end
+    assert len(ds.subset([])) == 0
+    for bad in ([10], [-11], [0, 1000]):
+        with pytest.raises(DataError, match=rf"subset index {max(bad, key=abs)} is out of range for a dataset of 10 "
+                                            r"samples; expected indices in \[-10, 10\)"):
+            ds.subset(bad)
+    with pytest.raises(DataError, match="subset indices have dtype float32"):
+        ds.subset(torch.tensor([0.0, 1.0]))
+
+
+def test_meta_tensors_are_refused_everywhere_data_enters():
+    from gaekit.data import ArrayDataset, check_batch
+
+    meta = torch.empty(4, 1, 8, 8, device="meta")
+    with pytest.raises(DataError, match=r"x is a tensor on the 'meta' device \(shape \(4, 1, 8, 8\)\)"):
+        check_batch(meta, (1, 8, 8))
+    with pytest.raises(DataError, match="'meta' device"):
+        ArrayDataset(meta)
+    with pytest.raises(DataError, match="the first batch of train_data is a tensor on the 'meta' device"):
+        validate_data(LoaderAdapter([meta]), (1, 8, 8), unit_range=True)
+    with pytest.raises(DataError, match="'meta' device"):
+        tiny_model("VAE").embed(meta)
+
+
+def test_a_loader_of_dicts_without_data_says_so():
+    with pytest.raises(DataError, match=r"the first batch of eval_data is a dict with keys \['pixels'\]; "
+                                        r"expected a 'data' key"):
+        validate_data(LoaderAdapter([{"pixels": torch.rand(4, 1, 8, 8)}]), (1, 8, 8), unit_range=False,
+                      name="eval_data")
+    with pytest.raises(DataError, match=r"eval_data is empty \(the loader yielded no batches\)"):
+        validate_data(LoaderAdapter([]), (1, 8, 8), unit_range=False, name="eval_data")
+
+
+def _conv_vqvae():
+    enc = create_network("conv", dataset=(1, 8, 8), role="encoder", latent_dim=4, model=VQVAE, channels=(4, 8))
+    dec = create_network("conv", dataset=(1, 8, 8), role="decoder", latent_dim=4, model=VQVAE, channels=(4, 8))
+    return VQVAE(VQVAEConfig(input_dim=(1, 8, 8), latent_dim=4, num_embeddings=8, embedding_dim=4), encoder=enc,
+                 decoder=dec)
+
+
+@pytest.mark.parametrize("name", ["VAE", "PoincareVAE", "SVAE", "VQVAE", "AE"])
+def test_decode_refuses_codes_of_another_width(name):
+    model = tiny_model(name)
+    assert model.decode(model.sample_prior(2)).shape == (2, 1, 8, 8)
+    with pytest.raises(DataError, match=r"z has shape \(4, 5\), but the model decodes latent codes of shape \(3,\); "
+                                        r"expected z shaped \(B, 3\)"):
+        model.decode(torch.rand(4, 5))
+    with pytest.raises(DataError, match=r"latent codes of shape \(3,\)"):
+        model.decode_logits(torch.rand(3))
+    with pytest.raises(DataError, match="z is of type list; expected a torch Tensor of latent codes"):
+        model.decode([[0.0, 0.0, 0.0]])
+
+
+def test_decode_takes_latent_maps_whole_or_flattened():
+    model = _conv_vqvae()
+    assert model.decoder.latent_shape == (4, 2, 2)
+    z = model.sample_prior(3)
+    assert z.shape == (3, 4, 2, 2)
+    torch.testing.assert_close(model.decode(z.flatten(1)), model.decode(z))
+    assert model.generate(2).shape == (2, 1, 8, 8)
+    with pytest.raises(DataError, match=r"latent codes of shape \(4, 2, 2\); expected z shaped \(B, 4, 2, 2\)"):
+        model.decode(torch.rand(3, 4, 3, 3))
+
+
+def test_decode_of_a_decoder_without_a_latent_shape_is_not_checked():
+    class Decoder(torch.nn.Module):  # takes any width: the model cannot know which, so nothing is refused
+        def forward(self, z):
+            return torch.zeros(z.shape[0], 1, 8, 8)
+
+    model = VAE(VAEConfig(input_dim=(1, 8, 8), latent_dim=3), decoder=Decoder())
+    assert model.decode(torch.rand(2, 7)).shape == (2, 1, 8, 8)
+
+
+def test_poincare_encode_checks_its_input_like_every_model():
+    model = tiny_model("PoincareVAE")
+    with pytest.raises(DataError, match=r"\(1, 8, 8\)"):
+        model.encode(torch.rand(4, 64))
+    with pytest.raises(DataError, match=r"x \(shape \(2, 8, 8\)\)"):
+        model.encode(np.zeros((2, 8, 8), dtype=np.float32))
+    out = model.encode(np.full((2, 1, 8, 8), 255, dtype=np.uint8))
+    assert out.embedding.shape == (2, 3) and bool((out.embedding.norm(dim=1) < 1).all())  # on the ball
+
+
+@pytest.mark.parametrize("seed", [-1, 2**63, 1.5, True, "0"])
+def test_probe_seeds_are_checked(seed):
+    from gaekit.metrics.probes import kmeans_accuracy, linear_probe
+
+    z, y = torch.randn(20, 2), torch.arange(20) % 2
+    with pytest.raises(ConfigError, match=rf"kmeans_accuracy: seed={re.escape(repr(seed))} is invalid"):
+        kmeans_accuracy(z, y, runs=1, seed=seed)
+    with pytest.raises(ConfigError, match=rf"linear_probe: seed={re.escape(repr(seed))} is invalid"):
+        linear_probe(z, y, z, y, z, y, runs=1, epochs=1, seed=seed)
+
+
+def test_kmeans_accepts_every_valid_seed():
+    from gaekit.metrics.probes import kmeans_accuracy
+
+    z, y = torch.randn(20, 2), torch.arange(20) % 2
+    assert kmeans_accuracy(z, y, runs=2, seed=2**40)["runs"] == 2  # scikit-learn takes < 2**32: wrapped

@@ -113,3 +113,12 @@ def test_fixed_length_tuple_fields_are_coerced_element_wise():
         Pair(size=("a", 1.0))
     with pytest.raises(ConfigError, match="size"):
         Pair(size=(1, 2.0, 3.0))
+
+
+def test_a_folder_or_binary_bytes_as_config_file_name_the_path(tmp_path):
+    (tmp_path / "afolder").mkdir()
+    with pytest.raises(ConfigError, match="afolder is a folder"):
+        VAEConfig.from_json(tmp_path / "afolder")
+    (tmp_path / "bin.json").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match=r"bin.json is not UTF-8 text \(byte 0\)"):
+        VAEConfig.from_json(tmp_path / "bin.json")

@@ -355,3 +355,40 @@ def test_a_failed_second_rename_restores_the_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "replace", real_replace)
     assert same_weights(AutoModel.load_from_folder(folder), old)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+# -- where a folder may be written (issue 13) ---------------------------------------------------------
+def test_model_sampler_and_checkpoint_saves_under_a_file_name_the_file(tmp_path):
+    from gaekit.serialization import atomic_folder
+
+    (tmp_path / "afile").write_text("mine")
+    model = tiny_ae()
+    saves = [lambda p: model.save(p), lambda p: NormalSampler(model).save(p),
+             lambda p: atomic_folder(p).__enter__()]  # what checkpoints are written with
+    for save in saves:
+        with pytest.raises(CheckpointError, match=r"afile above it is a file"):
+            save(tmp_path / "afile" / "deeper" / "folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"] and (tmp_path / "afile").read_text() == "mine"
+
+
+@pytest.mark.parametrize("path, problem", [("afile", "it is a file"), ("afile/x/y", "afile above it is a file"),
+                                           (123, "expected a path"), ("", "not empty")])
+def test_ensure_output_folder_names_what_the_path_and_the_reason(tmp_path, monkeypatch, path, problem):
+    from gaekit.errors import ConfigError
+    from gaekit.serialization import ensure_output_folder
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("mine")
+    with pytest.raises(ConfigError, match=f"the samples folder.*{problem}"):
+        ensure_output_folder(path, "the samples folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_ensure_output_folder_creates_the_folder_and_accepts_the_current_one(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from gaekit.serialization import ensure_output_folder
+
+    monkeypatch.chdir(tmp_path)
+    assert ensure_output_folder(tmp_path / "a" / "b", "out").is_dir()
+    assert ensure_output_folder(".", "out") == Path(".")  # the current folder is a usable output folder

@@ -7,6 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
+from gaekit.errors import ConfigError, DataError
 from gaekit.images import make_grid, save_image_grid
 
 
@@ -35,9 +36,19 @@ def test_nrow_padding_and_pad_value():
 
 
 def test_values_are_clipped():
-    images = torch.tensor([[-1.0, 2.0], [float("nan"), 0.25]]).view(1, 1, 2, 2)
+    images = torch.tensor([[-1.0, 2.0], [float("inf"), 0.25]]).view(1, 1, 2, 2)
     grid = make_grid(images, padding=0)
-    np.testing.assert_array_equal(grid[:, :, 0], [[0, 255], [0, 64]])
+    np.testing.assert_array_equal(grid[:, :, 0], [[0, 255], [255, 64]])
+
+
+def test_nan_images_are_refused_and_nothing_is_written(tmp_path):
+    images = torch.rand(3, 1, 4, 4)
+    images[1, 0, 2, 2] = float("nan")
+    with pytest.raises(DataError, match="1 NaN"):
+        make_grid(images)
+    with pytest.raises(DataError, match="NaN"):
+        save_image_grid(images, tmp_path / "grid.png")
+    assert not (tmp_path / "grid.png").exists()
 
 
 def test_rgb_and_uint8_inputs():
@@ -50,15 +61,17 @@ def test_rgb_and_uint8_inputs():
 
 @pytest.mark.parametrize("shape", [(10, 64), (64,), (3, 2, 4, 4), (2, 1, 1, 4, 4)])
 def test_non_image_data_is_refused(shape):
-    with pytest.raises(ValueError, match="image-shaped"):
+    with pytest.raises(DataError, match="image-shaped"):
         make_grid(np.zeros(shape, dtype=np.float32))
 
 
-@pytest.mark.parametrize("kwargs", [{"nrow": 0}, {"padding": -1}, {"pad_value": 2.0}])
+@pytest.mark.parametrize("kwargs", [{"nrow": 0}, {"nrow": 2.0}, {"padding": -1}, {"padding": True},
+                                    {"pad_value": 2.0}, {"pad_value": True}])
 def test_bad_arguments(kwargs):
-    with pytest.raises(ValueError):
+    (name, value), = kwargs.items()
+    with pytest.raises(ConfigError, match=f"{name}={value!r} is invalid"):  # also a ValueError, for old callers
         make_grid(torch.rand(2, 1, 3, 3), **kwargs)
-    with pytest.raises(ValueError, match="0 images"):
+    with pytest.raises(DataError, match="0 images"):
         make_grid(torch.rand(0, 1, 3, 3))
 
 
@@ -84,5 +97,7 @@ def test_scale_enlarges_by_nearest_neighbour(tmp_path):
     big = np.asarray(Image.open(save_image_grid(images, tmp_path / "b.png", scale=3)))
     assert big.shape == (small.shape[0] * 3, small.shape[1] * 3)
     assert np.array_equal(big[::3, ::3], small)
-    with pytest.raises(ValueError, match="scale"):
-        save_image_grid(images, tmp_path / "c.png", scale=0)
+    for scale in (0, 1.5, True):
+        with pytest.raises(ConfigError, match=f"scale={scale!r} is invalid"):
+            save_image_grid(images, tmp_path / "c.png", scale=scale)
+    assert not (tmp_path / "c.png").exists()

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from gaekit.errors import CheckpointError, UnsafeLoadError
+from gaekit.errors import CheckpointError, ConfigError, UnsafeLoadError
 from gaekit.models import AE, VAE, AEConfig, AutoModel, VAEConfig
 from gaekit.nn import EncoderOutput
 
@@ -409,3 +409,84 @@ def test_a_buffer_sized_by_the_data_loads(tmp_path):
     _corrupt(tmp_path / "rhvae", "config.json", latent_dim=d + 1)
     with pytest.raises(CheckpointError, match="centroids"):
         AutoModel.load_from_folder(tmp_path / "rhvae")
+
+
+# -- bad arguments to save / load (issue 13) ---------------------------------------------------------
+@pytest.mark.parametrize("part", ["encoder", "decoder"])
+def test_a_network_that_is_not_a_module_is_refused_at_construction(part):
+    with pytest.raises(ConfigError, match=f"{part}=.*torch.nn.Module.*got str"):
+        VAE(VAEConfig(input_dim=(1, 8, 8), latent_dim=3), **{part: "mlp"})
+
+
+def test_a_network_that_is_not_a_module_is_refused_when_loading(saved):
+    _, folder = saved
+    with pytest.raises(ConfigError, match="encoder=.*got str"):
+        AutoModel.load_from_folder(folder, encoder="mlp")
+
+
+def test_a_vae_with_a_deterministic_encoder_names_the_encoder():
+    from gaekit.nn import create_network
+
+    encoder = create_network("mlp", dataset=(1, 8, 8), role="encoder", latent_dim=3, model="AE")
+    model = VAE(VAEConfig(input_dim=(1, 8, 8), latent_dim=3), encoder=encoder)
+    with pytest.raises(ConfigError, match="encoder .* returned no log_covariance"):
+        model(torch.rand(4, 1, 8, 8))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_weights_holding_nan_or_inf_are_refused(saved, value):
+    from safetensors.torch import load_file, save_file
+
+    from gaekit.serialization import sha256_file
+
+    _, folder = saved
+    tensors = load_file(str(folder / "model.safetensors"))
+    key = sorted(tensors)[0]
+    tensors[key][0] = value
+    save_file(tensors, str(folder / "model.safetensors"))
+    meta = json.loads((folder / "gaekit.json").read_text())
+    meta["sha256"]["model.safetensors"] = sha256_file(folder / "model.safetensors")
+    (folder / "gaekit.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match=f"non-finite.*{key}"):
+        AutoModel.load_from_folder(folder)
+
+
+def test_load_weights_reports_the_mismatch_through_check_shapes(saved):
+    model, _ = saved
+    state = dict(model.state_dict())
+    key = sorted(state)[0]
+    state[key] = torch.zeros(2, 2)
+    with pytest.raises(CheckpointError, match=rf"wrong shape \['{key} \(2, 2\) \(expected"):
+        model.load_weights(state, source="here")
+
+
+@pytest.mark.parametrize("folder", [None, 123])
+def test_loading_from_something_that_is_not_a_path_is_a_config_error(folder):
+    with pytest.raises(ConfigError, match=f"folder={folder}.*expected a path"):
+        AutoModel.load_from_folder(folder)
+
+
+@pytest.mark.parametrize("folder, named", [(123, "123"), ("", "''"), (".", "'.'")])
+def test_saving_to_something_that_is_not_a_folder_name_is_a_config_error(saved, tmp_path, monkeypatch, folder,
+                                                                         named):
+    model, _ = saved
+    monkeypatch.chdir(tmp_path)
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(ConfigError, match=f"folder={named}"):
+        model.save(folder)
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_saving_with_a_training_config_that_is_not_a_config_is_refused(saved, tmp_path):
+    model, _ = saved
+    with pytest.raises(ConfigError, match="training_config=.*got dict"):
+        model.save(tmp_path / "new", training_config={"num_epochs": 1})
+    assert not (tmp_path / "new").exists()
+
+
+def test_saving_under_a_regular_file_names_the_file(saved, tmp_path):
+    model, _ = saved
+    (tmp_path / "afile").write_text("mine")
+    with pytest.raises(CheckpointError, match="afile above it is a file"):
+        model.save(tmp_path / "afile" / "sub" / "model")
+    assert (tmp_path / "afile").read_text() == "mine"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gaekit.errors import ConfigError, DataError, GaekitError
+from gaekit.registry import spelling_key
 
 DEMO_EPOCHS = {"digits": 60, "mnist": 5}
 
@@ -67,7 +67,7 @@ def _dataset_key(name: str) -> str:
     for prefix in ("npz:", "images:"):
         if name.startswith(prefix):
             return prefix + str(Path(name[len(prefix):]).expanduser().resolve())
-    return name.strip().lower().replace("_", "-")
+    return spelling_key(name)
 
 
 def _load(name: str, split: str, data_dir: str | None):
@@ -93,14 +93,9 @@ def _check_shape(input_dim, data, dataset: str, fix: str = "") -> None:
 
 def _check_output_dir(path: str | Path, flag: str) -> None:
     """Refuse an output folder that cannot be created or written, before any work starts."""
-    target = Path(path).expanduser()
-    existing = target
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ConfigError(f"{flag} {path}: {existing} is a file, not a folder; give a folder path")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"{flag} {path}: the folder {existing} is not writable; give a writable folder")
+    from gaekit.trainers import check_output_dir
+
+    check_output_dir(path, flag)
 
 
 def _json_object(path: str, flag: str) -> dict[str, Any]:

@@ -8,6 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from gaekit.config import check_count
+from gaekit.errors import ConfigError, DataError
+
 
 def is_image_shape(shape: Any) -> bool:
     """Whether a sample shape is an image ``(C, H, W)`` with 1 or 3 channels (what grids can show)."""
@@ -28,11 +31,11 @@ def _as_nchw(images: Any) -> np.ndarray:
         images = images.numpy()
     arr = np.asarray(images)
     if arr.dtype.kind not in "biuf":
-        raise ValueError(f"images must be numeric; got dtype {arr.dtype}")
+        raise DataError(f"images must be numeric; got dtype {arr.dtype}")
     if arr.ndim == 3:
         arr = arr[:, None]
     if arr.ndim != 4 or arr.shape[1] not in (1, 3):
-        raise ValueError(
+        raise DataError(
             f"only image-shaped data can be tiled into a grid: expected (N, C, H, W) with C 1 or 3, or "
             f"(N, H, W); got shape {tuple(arr.shape)}"
             + (" (flat feature vectors are not images)" if arr.ndim <= 2 else "")
@@ -40,10 +43,14 @@ def _as_nchw(images: Any) -> np.ndarray:
                else "")
         )
     if arr.shape[0] == 0:
-        raise ValueError("cannot make a grid of 0 images")
+        raise DataError(f"cannot make a grid of 0 images: got shape {tuple(arr.shape)}")
     if arr.dtype == np.uint8:
         return arr.astype(np.float64) / 255.0
-    out = np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=1.0, neginf=0.0)
+    out = arr.astype(np.float64)
+    bad = int(np.isnan(out).sum())
+    if bad:
+        raise DataError(f"images hold {bad} NaN value(s) (of {out.size}): expected finite pixel values, e.g. "
+                        f"check the model's outputs for NaN")
     return np.clip(out, 0.0, 1.0)
 
 
@@ -54,7 +61,7 @@ def make_grid(images: Any, nrow: int | None = None, padding: int = 2, pad_value:
     ----------
     images : Tensor or numpy.ndarray
         ``(N, C, H, W)`` with ``C`` 1 or 3, or ``(N, H, W)``. Float values are clipped to
-        [0, 1] (NaN becomes 0); uint8 values are read as 0..255.
+        [0, 1] (NaN is refused); uint8 values are read as 0..255.
     nrow : int, optional
         Images per row of the grid; default ``ceil(sqrt(N))``.
     padding : int, default 2
@@ -69,19 +76,19 @@ def make_grid(images: Any, nrow: int | None = None, padding: int = 2, pad_value:
 
     Raises
     ------
-    ValueError
-        For data that is not image-shaped (e.g. flat feature vectors), no images, or bad arguments.
+    DataError
+        For data that is not image-shaped (e.g. flat feature vectors), no images, or NaN values.
+    ConfigError
+        For bad arguments (both subclass ``ValueError``).
     """
     arr = _as_nchw(images)
     n, c, h, w = arr.shape
     if nrow is None:
         nrow = math.ceil(math.sqrt(n))
-    if isinstance(nrow, bool) or not isinstance(nrow, int) or nrow < 1:
-        raise ValueError(f"nrow={nrow!r} is invalid: expected a positive int")
-    if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
-        raise ValueError(f"padding={padding!r} is invalid: expected an int >= 0")
-    if not (isinstance(pad_value, (int, float)) and 0.0 <= pad_value <= 1.0):
-        raise ValueError(f"pad_value={pad_value!r} is invalid: expected a number in [0, 1]")
+    nrow = check_count(nrow, "nrow")
+    padding = check_count(padding, "padding", minimum=0)
+    if isinstance(pad_value, bool) or not (isinstance(pad_value, (int, float)) and 0.0 <= pad_value <= 1.0):
+        raise ConfigError(f"pad_value={pad_value!r} is invalid: expected a number in [0, 1]")
     ncol = min(nrow, n)
     rows = math.ceil(n / ncol)
     grid = np.full((rows * (h + padding) + padding, ncol * (w + padding) + padding, c), float(pad_value))
@@ -115,8 +122,7 @@ def save_image_grid(images: Any, path: str | Path, nrow: int | None = None, padd
     """
     from PIL import Image
 
-    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"scale={scale!r} is invalid: expected a positive int")
+    scale = check_count(scale, "scale")
     grid = make_grid(images, nrow=nrow, padding=padding, pad_value=pad_value)
     grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
     path = Path(path)

@@ -54,3 +54,8 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def spelling_key(name: str) -> str:
+    """The canonical spelling of a dataset or feature-extractor name: ``" Fashion_MNIST"`` -> ``"fashion-mnist"``."""
+    return name.strip().lower().replace("_", "-")

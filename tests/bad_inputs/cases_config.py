@@ -299,8 +299,7 @@ CASES.add("config-bench-spec-missing-file", "config", "StudySpec.from_file of a 
 def _trainer_with(tmp, fx, **changes):
     from gaekit.trainers import Trainer
 
-    config = fx.trainer_config(tmp, **changes)
-    return lambda: Trainer(fx.model(), config, fx.x()).train()
+    return lambda: Trainer(fx.model(), fx.trainer_config(tmp, **changes), fx.x()).train()
 
 
 # TrainerConfig values that only fail once training runs: they must be refused before

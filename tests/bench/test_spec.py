@@ -40,6 +40,15 @@ def _minimal(**changes):
     ({"max_lr_retries": -1}, "max_lr_retries"),
     ({"seeds": []}, "non-empty list"),
     ({"colour": "blue"}, "unknown key(s) 'colour'"),
+    # checked by the libraries that use them (issue 13): TrainerConfig, create_network, the extractors
+    ({"training": {"optimizer_params": {"betas": "x"}}}, "betas"),
+    ({"training": {"optimizer": "Nope"}}, "Nope"),
+    ({"training": {"overrides": {"mnist": {"optimizer": "Nope"}}}}, "Nope"),
+    ({"network_options": {"mlp": {"wings": 2}}}, "network_options['mlp'] is invalid for dataset 'mnist'"),
+    ({"network_options": {"mlp": {"hidden_dims": [0]}}}, "hidden_dims[0]=0"),
+    ({"network_options": {"conv": {"channels": [8]}}}, "options only for the study's networks ['mlp']"),
+    ({"extractor": "telepathy"}, "extractor='telepathy' is invalid"),
+    ({"latent_dims": {"mnist": [4], "cifar10": [8]}}, "(also has ['cifar10'])"),
 ])
 def test_spec_errors_name_the_field_and_what_is_allowed(changes, message):
     with pytest.raises(ConfigError, match=None) as info:
@@ -166,3 +175,63 @@ def test_the_readme_yaml_spec_is_valid():
     block = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
     spec = StudySpec.from_dict(yaml.safe_load(block))
     assert len(expand(spec)) == 2 * (2 + 1) * 2  # 2 latent dims x 3 configurations x 2 seeds
+
+
+@pytest.mark.parametrize("extractor", ["auto", "none", "inception-v3", "MNIST_classifier"])
+def test_registered_extractor_names_are_accepted(extractor):
+    assert StudySpec.from_dict(_minimal(extractor=extractor)).extractor == extractor
+
+
+def test_network_options_are_built_on_the_meta_device_only(monkeypatch):
+    import torch
+
+    built = []
+    real = torch.nn.Linear.__init__
+
+    def spy(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        built.append(self.weight.device.type)
+
+    monkeypatch.setattr(torch.nn.Linear, "__init__", spy)
+    spec = StudySpec.from_dict(_minimal(network_options={"mlp": {"hidden_dims": [64]}}))
+    assert spec.network_options == {"mlp": {"hidden_dims": [64]}} and built and set(built) == {"meta"}
+    with pytest.raises(ConfigError, match="would need"):  # a network larger than the machine, refused unbuilt
+        StudySpec.from_dict(_minimal(network_options={"mlp": {"hidden_dims": [2**20, 2**20]}}))
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("spec.json", "[1, 2]", "spec.json must hold a mapping of StudySpec fields, got list"),
+    ("spec.yaml", "just a string\n", "spec.yaml must hold a mapping of StudySpec fields, got str"),
+    ("spec.json", b"\xff\xfe{}", "spec.json is not UTF-8 text"),
+    ("folder.json", None, "folder.json is a folder"),
+])
+def test_a_spec_file_that_holds_no_spec_names_the_file(tmp_path, name, text, message):
+    path = tmp_path / name
+    if text is None:
+        path.mkdir()
+    elif isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        if name.endswith(".yaml"):
+            pytest.importorskip("yaml", reason="PyYAML (extra 'yaml') not installed")
+        path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        StudySpec.from_file(path)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("command", ["plan", "run"])
+def test_zero_workers_is_refused_by_the_command_line(command, capsys):
+    from gaekit.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["bench", command, "--preset", "smoke", "--workers", "0", "--no-" + ("calibrate" if command == "plan"
+                                                                                    else "report")])
+    assert info.value.code == 2 and "--workers: expected a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_the_plan_refuses_zero_workers():
+    from gaekit.bench.plan import make_plan
+
+    with pytest.raises(ConfigError, match="workers=0"):
+        make_plan(smoke(), calibrate=False).describe(workers=0)

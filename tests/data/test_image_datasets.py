@@ -264,8 +264,16 @@ def test_cifar_missing_files_say_where_they_were_looked_for(tmp_path, isolated):
     (root / "cifar-10-batches-py" / "data_batch_3").unlink()
     with pytest.raises(DataError) as err:
         load_cifar10("train", root=root)
+    msg = str(err.value)  # a given root is the only place looked at: named, with how to get the data
+    assert "searched" in msg and str(root) in msg and str(root / "cifar10") in msg and "data_batch_3" in msg
+    assert "cs.toronto.edu" in msg and str(isolated / "cache") not in msg
+    with pytest.raises(DataError, match=f"{root / 'nowhere'} \\(it does not exist\\)"):
+        load_cifar10("train", root=root / "nowhere")
+    with pytest.raises(DataError) as err:
+        load_cifar10("train")  # no root: the usual places, in order
     msg = str(err.value)
-    assert "searched" in msg and str(root) in msg and str(isolated / "cache") in msg and "data_batch_3" in msg
+    assert "searched" in msg and str(isolated / "cache" / "gaekit" / "data" / "cifar10") in msg
+    assert "GAEKIT_DATA_DIR" in msg and "cs.toronto.edu" in msg
     with pytest.raises(ConfigError, match="unknown split 'val'"):
         load_cifar10("val", root=root)
 
@@ -410,8 +418,14 @@ def test_missing_or_empty_folder(tmp_path, isolated):
         load_image_folder(tmp_path / "empty")
     with pytest.raises(DataError) as err:
         load_celeba("train", root=tmp_path / "empty")
+    msg = str(err.value)  # a given root is the only place looked at: named, with how to get the data
+    assert "searched" in msg and str(tmp_path / "empty" / "celeba") in msg and "img_align_celeba.zip" in msg
+    assert str(isolated / "cache") not in msg
+    with pytest.raises(DataError) as err:
+        load_celeba("train")  # no root: the usual places
     msg = str(err.value)
-    assert "searched" in msg and str(tmp_path / "empty") in msg and str(isolated / "cache") in msg
+    assert "searched" in msg and str(isolated / "cache" / "gaekit" / "data" / "celeba") in msg
+    assert "GAEKIT_DATA_DIR" in msg and "img_align_celeba.zip" in msg
 
 
 def test_hash_split_is_deterministic_disjoint_and_stable(tmp_path):

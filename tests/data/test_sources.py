@@ -237,18 +237,27 @@ def test_user_cache_dir_is_searched(clean_env):
 
 def test_not_found_lists_places_and_how_to_get_data(clean_env, monkeypatch):
     monkeypatch.setenv("GAEKIT_DATA_DIR", str(clean_env / "nothing"))
-    with pytest.raises(DataError) as info:
-        find_data_dir("fashion-mnist", root=clean_env / "given")
+    with pytest.raises(DataError) as info:  # no root: the environment, the user folder, then ../shared
+        find_data_dir("fashion-mnist")
     msg = str(info.value)
-    places = [
-        clean_env / "given",
-        clean_env / "given" / "fashion-mnist",
-        clean_env / "nothing" / "fashion-mnist",
-        clean_env / "xdg" / "gaekit" / "data" / "fashion-mnist",
-    ]
-    for place in places:
-        assert str(place) in msg
-    assert "shared" in msg and "download_mnist(root, fashion=True)" in msg and "GAEKIT_DATA_DIR" in msg
+    places = [clean_env / "nothing" / "fashion-mnist", clean_env / "xdg" / "gaekit" / "data" / "fashion-mnist"]
+    positions = [msg.index(str(place)) for place in places]
+    assert positions == sorted(positions) and msg.index("shared") > positions[-1]
+    assert "download_mnist(root, fashion=True)" in msg and "GAEKIT_DATA_DIR" in msg
+
+
+@pytest.mark.parametrize("exists", [True, False])
+def test_a_given_root_is_the_only_place_looked_at(clean_env, monkeypatch, exists):
+    monkeypatch.setenv("GAEKIT_DATA_DIR", str(clean_env / "nothing"))
+    given = clean_env / "given"
+    if exists:
+        given.mkdir()
+    with pytest.raises(DataError) as info:
+        find_data_dir("fashion-mnist", root=given)
+    msg = str(info.value)
+    assert str(given) in msg and str(given / "fashion-mnist") in msg and "download_mnist(root, fashion=True)" in msg
+    assert ("does not exist" in msg) != exists
+    assert str(clean_env / "nothing") not in msg and str(clean_env / "xdg") not in msg
 
 
 # ---------------------------------------------------------------------- real MNIST

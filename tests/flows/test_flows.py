@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch.autograd.functional import jacobian
 
+from gaekit.errors import ConfigError, DataError
 from gaekit.flows import (
     FLOWS,
     IAF,
@@ -136,7 +137,7 @@ def test_made_context_reaches_every_output_but_keeps_the_masks():
     allowed = made.degrees[None, :] < made.degrees[:, None]
     assert (jac_x[:, ~allowed] == 0).all()
     assert (jac_h.abs().sum(-1) > 0).all()
-    with pytest.raises(ValueError, match="context"):
+    with pytest.raises(DataError, match="context"):
         made(x.unsqueeze(0))
 
 
@@ -208,21 +209,35 @@ def test_batch_norm_uses_batch_statistics_in_training_and_running_ones_in_eval()
     bn.eval()
     z = torch.randn(3, 2)
     torch.testing.assert_close(bn(z)[0], (z - bn.running_mean) / torch.sqrt(bn.running_var + bn.eps))
-    with pytest.raises(ValueError, match="at least 2 samples"):
+    with pytest.raises(DataError, match="at least 2 samples"):
         bn.train()(torch.randn(1, 2))
 
 
 def test_bad_arguments_name_value_and_what_is_allowed():
-    with pytest.raises(ValueError, match=r"activation='relu' is invalid: expected one of \('tanh', 'elu', 'linear'\)"):
+    # ConfigError for arguments, DataError for inputs: both gaekit errors and ValueErrors, as before
+    with pytest.raises(ConfigError, match=r"activation='relu' is invalid: expected one of \('tanh', 'elu', 'linear'\)"):
         PlanarFlow(3, "relu")
-    with pytest.raises(ValueError, match="ordering='random'"):
+    with pytest.raises(ConfigError, match="ordering='random'"):
         MADE(3, ordering="random")
-    with pytest.raises(ValueError, match="dim=0"):
+    with pytest.raises(ConfigError, match="RadialFlow: dim=0 is invalid: expected a positive int"):
         RadialFlow(0)
-    with pytest.raises(ValueError, match="hidden_size=0"):
+    with pytest.raises(ConfigError, match="PlanarFlow: dim=2.0 is invalid"):
+        PlanarFlow(2.0)
+    with pytest.raises(ConfigError, match="MAF: hidden_size=0 is invalid: expected a positive int"):
         MAF(3, hidden_size=0)
-    with pytest.raises(ValueError, match=r"shape \(B, 3\)"):
+    with pytest.raises(ConfigError, match=r"MADE: hidden_sizes\[i\]=0 is invalid"):
+        MADE(3, hidden_sizes=(8, 0))
+    with pytest.raises(ConfigError, match="MADE: context_dim=-1 is invalid: expected an int >= 0"):
+        MADE(3, context_dim=-1)
+    with pytest.raises(ConfigError, match="include_batch_norm=True needs n_made_blocks >= 2"):
+        MAF(3, n_made_blocks=1, include_batch_norm=True)
+    for count in (0, -1, 2.0, True):
+        with pytest.raises(ConfigError, match=f"num_samples={count!r} is invalid"):
+            IAF(3).sample(count)
+    with pytest.raises(DataError, match=r"shape \(B, 3\)"):
         PlanarFlow(3)(torch.randn(4, 2))
+    with pytest.raises(DataError, match=r"RadialFlow expects inputs of shape \(B, 3\); got \(4,\)"):
+        RadialFlow(3)(torch.randn(4))
     with pytest.raises(NotImplementedError, match="no closed-form inverse"):
         RadialFlow(3).inverse(torch.randn(2, 3))
 

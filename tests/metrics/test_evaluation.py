@@ -208,3 +208,29 @@ def test_generation_reports_each_samplers_own_fit_time(digits_vae, digits, tmp_p
     times = {name: entry["fit_seconds"] for name, entry in result.generation.items()}
     assert times["GaussianMixtureSampler"] == round(fitted_before.fit_seconds, 3) > 0
     assert times["GaussianMixtureSampler_2"] is None and times["NormalSampler"] == 0.0
+
+
+# -- output and cache folders under a regular file (issue 13) -----------------------------------------
+def test_an_output_dir_under_a_file_is_refused_before_any_task(digits_vae, digits, tmp_path):
+    (tmp_path / "afile").write_text("mine")
+    with pytest.raises(ConfigError, match="output_dir .*afile above it is a file"):
+        evaluate(digits_vae, digits, tasks="reconstruction", extractor="none", output_dir=tmp_path / "afile" / "out")
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
+def test_a_cache_under_a_file_is_refused_before_downloading_or_training(tmp_path, monkeypatch):
+    from gaekit.metrics import classifier, inception
+
+    (tmp_path / "afile").write_text("mine")
+    monkeypatch.setenv("GAEKIT_CACHE_DIR", str(tmp_path / "afile" / "cache"))
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("reached the network or training")
+
+    monkeypatch.setattr(inception, "_open_url", forbidden)
+    monkeypatch.setattr(classifier, "train_domain_classifier", forbidden)
+    with pytest.raises(ConfigError, match=r"Inception-v3 weights folder .*afile above it is a file"):
+        inception.ensure_inception_weights(download=True)
+    with pytest.raises(ConfigError, match="classifier cache folder .*afile above it is a file"):
+        classifier.domain_classifier("digits")
+    assert (tmp_path / "afile").read_text() == "mine"

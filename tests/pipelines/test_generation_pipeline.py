@@ -113,3 +113,14 @@ def test_gmm_on_real_digits(digits):
     samples = pipeline(num_samples=16, batch_size=256, train_data=train, eval_data=validation, seed=0)
     assert samples.shape == (16, 1, 8, 8) and torch.isfinite(samples).all()
     assert pipeline.sampler.means.shape == (10, 2)
+
+
+@pytest.mark.parametrize("where, named", [("afile/out", "afile above it is a file"), ("afile", "it is a file")])
+def test_an_output_dir_at_or_under_a_file_is_refused_before_fitting(tmp_path, monkeypatch, where, named):
+    (tmp_path / "afile").write_text("mine")
+    fits = []
+    monkeypatch.setattr(GaussianMixtureSampler, "fit", lambda self, *a, **k: fits.append(1))
+    pipe = GenerationPipeline(tiny_vae(), GaussianMixtureSamplerConfig(n_components=2))
+    with pytest.raises(ConfigError, match=f"output_dir .*{named}"):
+        pipe(num_samples=2, output_dir=tmp_path / where, train_data=train_data())
+    assert not fits and (tmp_path / "afile").read_text() == "mine"

@@ -252,6 +252,13 @@ def test_load_refuses_other_model_or_folder(name, tmp_path):
     other = make_model(type(sampler), latent_dim=LATENT_DIM + 1)
     with pytest.raises(CheckpointError, match="latent_dim"):
         BaseSampler.load_from_folder(folder, other)
+    saved_for = sampler.model.model_config.name  # a model of another class, of the same sizes
+    other_name = next((n for n in PREFERRED_MODELS + MODELS.names()
+                       if n in MODELS and n != saved_for and _accepts(type(sampler), MODELS.get(n))), None)
+    if other_name is not None:
+        other = tiny_model(other_name, input_dim=INPUT_DIM, latent_dim=LATENT_DIM)
+        with pytest.raises(CheckpointError, match=f"fitted for a '{saved_for}'.*'{other_name}'"):
+            BaseSampler.load_from_folder(folder, other)
     with pytest.raises(CheckpointError):
         BaseSampler.load_from_folder(tmp_path / "nowhere", sampler.model)
     (tmp_path / "empty").mkdir()

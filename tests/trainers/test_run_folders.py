@@ -14,10 +14,11 @@ import time
 import pytest
 from conftest import tiny_model
 
+from gaekit import serialization
 from gaekit.errors import ConfigError, TrainingError
+from gaekit.locks import LOCK_FILE
 from gaekit.trainers import Trainer, TrainerCallback, TrainerConfig
 from gaekit.trainers import trainer as trainer_module
-from gaekit.trainers.locks import LOCK_FILE
 
 
 def _config(tmp_path, **kw):
@@ -144,9 +145,9 @@ def test_leftovers_of_killed_writers_are_removed_on_the_next_run(data, tmp_path)
 def test_an_impossible_output_dir_is_refused_when_the_trainer_is_built(data, tmp_path, monkeypatch):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
-    with pytest.raises(ConfigError, match=r"TrainerConfig.output_dir=.*a_file.* is a file, not a folder"):
+    with pytest.raises(ConfigError, match=r"TrainerConfig.output_dir .*a_file above it is a file, not a folder"):
         Trainer(tiny_model("VAE"), _config(blocker / "runs"), *data)
-    monkeypatch.setattr(trainer_module.os, "access", lambda path, mode: False)
-    with pytest.raises(ConfigError, match=r"TrainerConfig.output_dir=.* is not writable"):
+    monkeypatch.setattr(serialization.os, "access", lambda path, mode: False)
+    with pytest.raises(ConfigError, match=r"TrainerConfig.output_dir .* is not writable"):
         Trainer(tiny_model("VAE"), _config(tmp_path / "new" / "runs"), *data)
     assert not (tmp_path / "new").exists()  # checked, nothing created

@@ -76,6 +76,8 @@ def cmd_bench_report(args: argparse.Namespace) -> int:
 
 
 def add_bench_parser(sub: argparse._SubParsersAction) -> None:
+    from gaekit.cli import _positive  # the CLI's positive-int argparse type (gaekit.cli imports this lazily)
+
     bench = sub.add_parser("bench", help="the paper's benchmark study: run, plan, report",
                            description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = bench.add_subparsers(dest="bench_command", required=True, metavar="{run,plan,report}")
@@ -86,7 +88,7 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
                                           "last checkpoint, then write the report.")
     _spec_args(run)
     run.add_argument("--out", help="study folder (default: gaekit_bench/<preset or spec name>)")
-    run.add_argument("--workers", type=int, default=1,
+    run.add_argument("--workers", type=_positive, default=1,
                      help="runs in parallel: local worker processes, torch threads split between them; with "
                           "--executor ray, the CPUs of a local Ray cluster (default: %(default)s)")
     run.add_argument("--shard", metavar="i/n", help="run only shard i of n (runs i, i+n, i+2n, ... of the study's "
@@ -106,7 +108,7 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
                                            "and a time ESTIMATE from a short calibration on this machine.")
     _spec_args(plan)
     plan.add_argument("--no-calibrate", action="store_true", help="only count the runs")
-    plan.add_argument("--workers", type=int, default=1, help="divide the estimate by this (default: %(default)s)")
+    plan.add_argument("--workers", type=_positive, default=1, help="divide the estimate by this (default: %(default)s)")
     plan.set_defaults(func=cmd_bench_plan)
 
     report = commands.add_parser("report", help="write the report of a study folder",

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from gaekit.bench.runs import RunSpec, expand
 from gaekit.bench.spec import StudySpec
+from gaekit.config import check_count
 
 # (train, validation, test) sizes of the paper's splits (Section 4.1), for datasets not loaded here.
 SPLIT_SIZES = {"mnist": (50000, 10000, 10000), "fashion-mnist": (50000, 10000, 10000),
@@ -56,6 +57,7 @@ class Plan:
         return train, evaluation
 
     def describe(self, workers: int = 1) -> str:
+        workers = check_count(workers, "workers")
         spec = self.spec
         n_configs = sum(len(m.configs) for m in spec.models)
         n_latent = sum(len(spec.latent_dims[d]) for d in spec.datasets)

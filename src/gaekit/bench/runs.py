@@ -17,7 +17,7 @@ from typing import Any
 from gaekit.bench import layout
 from gaekit.bench.spec import StudySpec
 from gaekit.errors import ConfigError
-from gaekit.trainers.locks import run_lock  # noqa: F401 (re-exported: the per-run lock)
+from gaekit.locks import run_lock  # noqa: F401 (re-exported: the per-run lock)
 
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 

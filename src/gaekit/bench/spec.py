@@ -10,6 +10,7 @@ value and what is allowed.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, ClassVar
 
 from gaekit.config import BaseConfig
 from gaekit.errors import ConfigError
+from gaekit.registry import spelling_key
 
 # Model-config fields a study sets itself (from the dataset and the latent dimension).
 STUDY_SET_FIELDS = ("input_dim", "latent_dim")
@@ -127,6 +129,8 @@ class TrainingSpec(BaseConfig):
             if "overrides" in override:
                 raise ConfigError(f"BenchTraining.overrides[{dataset!r}] cannot hold 'overrides'")
             self.replace(**override, overrides={})  # validates the override's keys and values
+        # the optimizer, its parameters and the scheduler are checked where they are used
+        self._to_trainer_config(self.learning_rate, 0, "bench-spec-check")
 
     def for_dataset(self, dataset: str) -> TrainingSpec:
         """The protocol with ``dataset``'s overrides applied (and no overrides left)."""
@@ -134,15 +138,18 @@ class TrainingSpec(BaseConfig):
 
     def trainer_config(self, dataset: str, learning_rate: float, seed: int, output_dir: str):
         """The ``TrainerConfig`` of one training attempt on ``dataset``."""
+        return self.for_dataset(dataset)._to_trainer_config(learning_rate, seed, output_dir)
+
+    def _to_trainer_config(self, learning_rate: float, seed: int, output_dir: str):
+        """This protocol (its overrides ignored) as a ``TrainerConfig``; ``ConfigError`` names the bad field."""
         from gaekit.trainers import TrainerConfig
 
-        t = self.for_dataset(dataset)
-        scheduler = None if t.plateau_patience is None else "ReduceLROnPlateau"
-        params = {} if scheduler is None else {"factor": t.plateau_factor, "patience": t.plateau_patience}
-        return TrainerConfig(output_dir=output_dir, num_epochs=t.num_epochs, batch_size=t.batch_size,
-                             learning_rate=learning_rate, optimizer=t.optimizer,
-                             optimizer_params=dict(t.optimizer_params), scheduler=scheduler,
-                             scheduler_params=params, seed=seed, device=t.device, steps_saving=1,
+        scheduler = None if self.plateau_patience is None else "ReduceLROnPlateau"
+        params = {} if scheduler is None else {"factor": self.plateau_factor, "patience": self.plateau_patience}
+        return TrainerConfig(output_dir=output_dir, num_epochs=self.num_epochs, batch_size=self.batch_size,
+                             learning_rate=learning_rate, optimizer=self.optimizer,
+                             optimizer_params=dict(self.optimizer_params), scheduler=scheduler,
+                             scheduler_params=params, seed=seed, device=self.device, steps_saving=1,
                              show_progress=False)
 
 
@@ -238,8 +245,13 @@ class StudySpec(BaseConfig):
             dims = self.latent_dims.get(d)
             self._require("latent_dims", bool(dims) and all(k >= 1 for k in dims),
                           f"a non-empty list of positive latent dimensions for every dataset (missing or bad: {d!r})")
+        extra = sorted(set(self.latent_dims) - set(self.datasets))
+        self._require("latent_dims", not extra, f"latent dimensions only for the study's datasets {self.datasets} "
+                                                f"(also has {extra})")
         for n in self.networks:
             self._require("networks", n in NETWORKS, f"registered network names: {', '.join(NETWORKS.names())}")
+        self._check_network_options()
+        self._check_extractor()
         for t in self.tasks:
             self._require("tasks", t in TASKS, f"a selection of {', '.join(TASKS)}")
         self._require("max_lr_retries", self.max_lr_retries >= 0, "an int >= 0")
@@ -259,6 +271,37 @@ class StudySpec(BaseConfig):
         from gaekit.metrics import EvaluationConfig
 
         EvaluationConfig.from_dict(self.evaluation)
+
+    def _check_network_options(self) -> None:
+        """Build, on the meta device, each network given options for each dataset: ``create_network``'s own
+        checks name the bad option (no memory is allocated)."""
+        import torch
+
+        from gaekit.nn import create_network, encoder_kind
+
+        extra = sorted(set(self.network_options) - set(self.networks))
+        self._require("network_options", not extra, f"options only for the study's networks {self.networks} "
+                                                    f"(also has {extra})")
+        kinds = {encoder_kind(m.model): m.model for m in self.models}  # one model per encoder kind
+        for network, options in self.network_options.items():
+            self._require("network_options", isinstance(options, dict),
+                          f"per network a mapping of create_network options ({network!r} has {options!r})")
+            for dataset in self.datasets:
+                for model, role in itertools.product(kinds.values(), ("encoder", "decoder")):
+                    try:
+                        with torch.device("meta"):
+                            create_network(network, dataset=dataset, role=role,
+                                           latent_dim=self.latent_dims[dataset][0], model=model, **options)
+                    except ConfigError as err:
+                        raise ConfigError(f"StudySpec.network_options[{network!r}] is invalid for dataset "
+                                          f"{dataset!r} ({role} of {model}): {err}") from None
+
+    def _check_extractor(self) -> None:
+        from gaekit.metrics import EXTRACTORS
+
+        name = spelling_key(self.extractor) if isinstance(self.extractor, str) else None
+        self._require("extractor", name in ("auto", "none") or name in EXTRACTORS,
+                      f"'auto', 'none' or a registered feature extractor: {', '.join(EXTRACTORS.names())}")
 
     # -- helpers --------------------------------------------------------------------
     def model(self, label: str) -> ModelSpec:
@@ -306,9 +349,11 @@ class StudySpec(BaseConfig):
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StudySpec:
+    def from_dict(cls, data: dict[str, Any], source: str | Path | None = None) -> StudySpec:
+        """Build a spec from a mapping; ``source`` (the file it was read from) is named in errors."""
         if not isinstance(data, dict):
-            raise ConfigError(f"StudySpec expects a mapping, got {type(data).__name__}")
+            where = f"study spec {source}" if source is not None else "StudySpec"
+            raise ConfigError(f"{where} must hold a mapping of StudySpec fields, got {type(data).__name__}")
         data = dict(data)
         for key, sub in _NESTED.items():
             if key not in data:
@@ -325,9 +370,15 @@ class StudySpec(BaseConfig):
     def from_file(cls, path: str | Path) -> StudySpec:
         """Read a spec from a ``.json`` or ``.yaml``/``.yml`` file (YAML needs ``pip install gaekit[yaml]``)."""
         path = Path(path)
+        if path.is_dir():
+            raise ConfigError(f"study spec file {path} is a folder, expected a .json or .yaml file")
         if not path.is_file():
             raise ConfigError(f"study spec file {path} does not exist")
-        text = path.read_text()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise ConfigError(f"study spec file {path} is not UTF-8 text (byte {err.start}), expected JSON or "
+                              "YAML") from None
         if path.suffix.lower() in (".yaml", ".yml"):
             try:
                 import yaml
@@ -342,7 +393,7 @@ class StudySpec(BaseConfig):
                 data = json.loads(text)
             except json.JSONDecodeError as err:
                 raise ConfigError(f"study spec {path} is not valid JSON: {err}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(data, source=path)
 
     def spec_hash(self) -> str:
         """Short hash of the resolved spec (stored in ``study.json``; a study folder holds one spec)."""

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from gaekit.data.dataset import ArrayDataset
-from gaekit.data.sources import _candidate_dirs, _check_split, _file_key, _verify_md5
+from gaekit.data.sources import _candidate_dirs, _check_split, _file_key, _not_found, _verify_md5
 from gaekit.errors import DataError
 
 __all__ = ["CIFAR10_CLASSES", "load_cifar10", "read_cifar_batch"]
@@ -308,13 +308,10 @@ def _locate(root: PathLike | None) -> tuple[str, Path]:
                 return "folder", folder
         if (c / _ARCHIVE).is_file():
             return "archive", c / _ARCHIVE
-    places = "\n".join(f"  - {c}  (and {c / _FOLDER})" for c in cands)
-    raise DataError(
-        f"dataset 'cifar10' not found: no folder with {', '.join(_ALL_BATCHES)} and no {_ARCHIVE}; "
-        f"searched:\n{places}\nget the python version from https://www.cs.toronto.edu/~kriz/cifar.html "
-        "and put the archive (or its extracted cifar-10-batches-py folder) in one of these folders, or set "
-        "GAEKIT_DATA_DIR to a folder holding a 'cifar10' subfolder with it"
-    )
+    raise _not_found("cifar10", root, cands, f"no folder with {', '.join(_ALL_BATCHES)} (also looked for in "
+                     f"{_FOLDER}/ of each) and no {_ARCHIVE}",
+                     "get the python version from https://www.cs.toronto.edu/~kriz/cifar.html and put the archive (or "
+                     "its extracted cifar-10-batches-py folder) in {where}")
 
 
 def _freeze(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -387,10 +384,10 @@ def load_cifar10(split: str = "train", root: PathLike | None = None, verify: boo
     root : str or Path, optional
         A folder holding ``cifar-10-batches-py/`` (or the batch files themselves, or
         ``cifar-10-python.tar.gz``), or the path of the archive. Searched like
-        :func:`gaekit.data.find_data_dir` with the folder name ``cifar10``: ``root``,
-        ``root/cifar10``, ``$GAEKIT_DATA_DIR/cifar10``, ``~/.cache/gaekit/data/cifar10``,
-        ``../shared/datasets/cifar10``. An extracted folder is preferred to the archive, which is
-        read in memory (never extracted).
+        :func:`gaekit.data.find_data_dir` with the folder name ``cifar10``: when given, only ``root``
+        and ``root/cifar10`` (a ``root`` without the data is a ``DataError`` naming it); else
+        ``$GAEKIT_DATA_DIR/cifar10``, ``~/.cache/gaekit/data/cifar10``, ``../shared/datasets/cifar10``.
+        An extracted folder is preferred to the archive, which is read in memory (never extracted).
     verify : bool, optional
         Check the official md5 of each batch file used, or of the archive (cached per file).
 

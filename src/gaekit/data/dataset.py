@@ -24,6 +24,7 @@ __all__ = [
     "TorchDatasetAdapter",
     "as_dataset",
     "check_batch",
+    "check_codes",
     "iterate_batches",
     "num_batches",
     "validate_data",
@@ -71,6 +72,19 @@ def _check_torch_dtype(dtype: torch.dtype, name: str) -> None:
         raise err
     if not (dtype == torch.uint8 or dtype.is_floating_point):
         raise DataError(f"{name} has dtype {_torch_dtype_name(dtype)}; expected uint8 or a float dtype")
+
+
+def _check_has_values(t: Tensor, name: str) -> None:
+    """Refuse (``DataError``) a tensor on the 'meta' device, which has a shape but no values."""
+    if t.device.type == "meta":
+        raise DataError(f"{name} is a tensor on the 'meta' device (shape {_shape_str(t.shape)}), which holds no "
+                        "values; expected data on the cpu or a GPU: create it there or move it with .to(device)")
+
+
+def _check_tensor(t: Tensor, name: str) -> None:
+    """Refuse (``DataError``) a data tensor without values (meta) or of a dtype gaekit does not take."""
+    _check_has_values(t, name)
+    _check_torch_dtype(t.dtype, name)
 
 
 def _numpy_to_tensor(arr: np.ndarray, name: str) -> Tensor:
@@ -211,7 +225,7 @@ class ArrayDataset:
             tensor = _numpy_to_tensor(data, "data")
         elif isinstance(data, Tensor):
             tensor = data.detach()
-            _check_torch_dtype(tensor.dtype, "data")
+            _check_tensor(tensor, "data")
         else:
             raise DataError(
                 f"ArrayDataset got data of type {type(data).__name__}; "
@@ -296,10 +310,30 @@ class ArrayDataset:
             data = self._data[indices_or_slice]
             labels = None if self._labels is None else self._labels[indices_or_slice]
         else:
-            idx = torch.as_tensor(indices_or_slice, dtype=torch.int64).to(self._data.device).reshape(-1)
+            idx = self._check_indices(indices_or_slice)
             data = self._data.index_select(0, idx)
             labels = None if self._labels is None else self._labels.index_select(0, idx)
         return ArrayDataset(data, labels)
+
+    def _check_indices(self, indices: Tensor | Sequence[int] | np.ndarray) -> Tensor:
+        """``indices`` as an int64 tensor on the storage device; ``DataError`` for non-integers or indices
+        outside ``[-n, n)``."""
+        try:
+            raw = torch.as_tensor(indices)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise DataError(f"subset indices of type {type(indices).__name__} are not integers: {exc}") from None
+        if raw.numel() and (raw.dtype.is_floating_point or raw.dtype.is_complex or raw.dtype == torch.bool):
+            raise DataError(f"subset indices have dtype {_torch_dtype_name(raw.dtype)}; expected integer indices "
+                            "(or a slice)")
+        idx = raw.to(self._data.device, torch.int64).reshape(-1)
+        n = len(self)
+        if idx.numel():
+            lo, hi = int(idx.min()), int(idx.max())
+            if lo < -n or hi >= n:
+                bad = hi if hi >= n else lo
+                raise DataError(f"subset index {bad} is out of range for a dataset of {n} samples; expected indices "
+                                f"in [{-n}, {n})")
+        return torch.where(idx < 0, idx + n, idx)
 
     def to(self, device: DeviceLike) -> ArrayDataset:
         """Return a dataset whose storage is on ``device`` (``self`` if it is already there).
@@ -348,6 +382,7 @@ def _split_item(item: Any, what: str) -> tuple[Any, Any]:
 
 def _as_data_tensor(x: Any, what: str) -> Tensor:
     if isinstance(x, Tensor):
+        _check_has_values(x, what)
         return x.detach()
     if isinstance(x, np.ndarray):
         return _numpy_to_tensor(x, what)
@@ -423,6 +458,7 @@ class TorchDatasetAdapter:
         self.dataset = dataset
         self.num_workers = int(num_workers)
         self._first: Batch | None = None
+        self.range_check: str | None = None  # set by validate_data: the data's name when [0, 1] is required
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -474,6 +510,7 @@ class LoaderAdapter:
             )
         self.loader = loader
         self._first: Batch | None = None
+        self.range_check: str | None = None  # set by validate_data: the data's name when [0, 1] is required
 
     @property
     def num_batches(self) -> int | None:
@@ -495,17 +532,22 @@ class LoaderAdapter:
             return sum(len(_split_item(b, "a batch")[0]) for b in self.loader)
         raise TypeError(f"the number of samples of {type(self.loader).__name__} is unknown")
 
-    def _first_batch(self) -> Batch:
+    def _peek_first(self, what: str = "the first batch") -> Batch | None:
+        """The first batch (raw dtype), or None when the loader yields none."""
         if self._first is None:
             # Peeking must not shift torch's global RNG, which a shuffling DataLoader draws from.
             with torch.random.fork_rng(devices=[]):
                 for raw in self.loader:
-                    x, _ = _split_item(raw, "the first batch")
-                    self._first = Batch(_as_data_tensor(x, "the first batch"))
+                    x, _ = _split_item(raw, what)
+                    self._first = Batch(_as_data_tensor(x, what))
                     break
-            if self._first is None:
-                raise DataError("the loader is empty (it yielded no batches)")
         return self._first
+
+    def _first_batch(self) -> Batch:
+        first = self._peek_first()
+        if first is None:
+            raise DataError("the loader is empty (it yielded no batches)")
+        return first
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
@@ -709,8 +751,8 @@ def _iterate_torch_dataset(
         drop_last=False,
     )
     expected = ds.sample_shape
-    return (_same_shape(_raw_to_batch(raw, device, "a dataset batch"), expected, f"batch {i} of the dataset",
-                        "its first item")
+    return (_later_batch(ds, _raw_to_batch(raw, device, "a dataset batch"), expected, f"batch {i} of the dataset",
+                         "its first item")
             for i, raw in enumerate(loader, start=start_batch))
 
 
@@ -720,7 +762,17 @@ def _iterate_loader(ds: LoaderAdapter, start_batch: int, device: torch.device | 
         if i < start_batch:
             continue
         what = f"batch {i} of the loader"
-        yield _same_shape(_raw_to_batch(raw, device, what), expected, what, "its first batch")
+        yield _later_batch(ds, _raw_to_batch(raw, device, what), expected, what, "its first batch")
+
+
+def _later_batch(ds: TorchDatasetAdapter | LoaderAdapter, batch: Batch, expected: tuple[int, ...], what: str,
+                 reference: str) -> Batch:
+    """``batch`` of an adapter whose first item or batch alone was validated: checked for its samples' shape
+    and, when ``validate_data`` required [0, 1], for its min and max."""
+    _same_shape(batch, expected, what, reference)
+    if ds.range_check is not None:
+        _check_unit_range(batch.data, ds.range_check, f" in {what}")
+    return batch
 
 
 def _same_shape(batch: Batch, expected: tuple[int, ...], what: str, reference: str) -> Batch:
@@ -799,6 +851,16 @@ def _check_values(data: Tensor, unit_range: bool, name: str, where: str) -> None
         )
 
 
+def _check_unit_range(data: Tensor, name: str, where: str) -> None:
+    """Cheap check of a float batch against [0, 1]: its min and max only; the full scan (naming NaN or the
+    range) runs only when they are off."""
+    if data.numel() == 0:
+        return
+    lo, hi = torch.aminmax(data)
+    if not (bool(lo >= 0.0) and bool(hi <= 1.0)):  # NaN fails both comparisons
+        _check_values(data, True, name, where)
+
+
 def check_batch(x: Any, input_dim: Sequence[int], name: str = "x", device: DeviceLike = None) -> Tensor:
     """``x`` as a float32 batch of samples shaped ``input_dim`` on ``device`` (uint8 scaled by 1/255).
 
@@ -813,7 +875,7 @@ def check_batch(x: Any, input_dim: Sequence[int], name: str = "x", device: Devic
     else:
         raise DataError(f"{name} is of type {type(x).__name__}; expected a torch Tensor or numpy array of "
                         f"samples shaped (N, {', '.join(map(str, input_dim))})")
-    _check_torch_dtype(t.dtype, name)
+    _check_tensor(t, name)
     expected = tuple(int(d) for d in input_dim)
     found = tuple(int(s) for s in t.shape)
     if found == expected:
@@ -828,6 +890,21 @@ def check_batch(x: Any, input_dim: Sequence[int], name: str = "x", device: Devic
     return t.to(t.device if device is None else device, torch.float32)  # no copy when it already fits
 
 
+def check_codes(z: Any, code_shape: Sequence[int] | None, name: str = "z") -> None:
+    """Raise ``DataError`` unless ``z`` is a tensor of latent codes shaped ``(B, *code_shape)`` (codes that are
+    maps may also come flattened, ``(B, prod(code_shape))``); ``code_shape`` None: only the type is checked."""
+    if not isinstance(z, Tensor):
+        raise DataError(f"{name} is of type {type(z).__name__}; expected a torch Tensor of latent codes")
+    if code_shape is None:
+        return
+    shape = tuple(int(d) for d in code_shape)
+    found = tuple(int(d) for d in z.shape[1:])
+    if found == shape or (len(shape) > 1 and found == (math.prod(shape),)):
+        return
+    raise DataError(f"{name} has shape {_shape_str(z.shape)}, but the model decodes latent codes of shape "
+                    f"{_shape_str(shape)}; expected z shaped (B, {', '.join(map(str, shape))})")
+
+
 def validate_data(
     dataset: Any, input_dim: Sequence[int], *, unit_range: bool, name: str = "train_data"
 ) -> None:
@@ -836,7 +913,8 @@ def validate_data(
     For an :class:`ArrayDataset` the whole data is checked (float data in chunks; uint8 data only for
     emptiness and shape, as its values are always finite and scaled into [0, 1]). For a
     :class:`TorchDatasetAdapter` only the first item, and for a :class:`LoaderAdapter` only the first
-    batch, are checked.
+    batch, are checked in full; with ``unit_range`` the adapter then checks every batch it yields for
+    values outside [0, 1] (their min and max only: one cheap pass).
 
     Parameters
     ----------
@@ -871,12 +949,13 @@ def validate_data(
         if len(ds) == 0:
             raise DataError(f"{name} is empty (0 samples); expected at least one sample")
         first, where = ds._first_item().data, " in its first item"
+        ds.range_check = name if unit_range else None
     else:
-        try:
-            first = ds._first_batch().data
-        except DataError:
-            raise DataError(f"{name} is empty (the loader yielded no batches)") from None
-        where = " in its first batch"
+        peeked = ds._peek_first(f"the first batch of {name}")
+        if peeked is None:
+            raise DataError(f"{name} is empty (the loader yielded no batches)")
+        first, where = peeked.data, " in its first batch"
+        ds.range_check = name if unit_range else None
     found = tuple(int(s) for s in first.shape[1:])
     if found != expected:
         raise _shape_problem(found, expected, name)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from gaekit.data.dataset import ArrayDataset
-from gaekit.data.sources import _SPLITS, _candidate_dirs, _check_split
+from gaekit.data.sources import _SPLITS, _candidate_dirs, _check_split, _not_found
 from gaekit.errors import ConfigError, DataError
 
 __all__ = [
@@ -588,8 +588,9 @@ def load_celeba(
         Which part.
     root : str or Path, optional
         The CelebA folder, or the image folder itself. Searched like :func:`gaekit.data.find_data_dir`
-        with the folder name ``celeba`` (``root``, ``root/celeba``, ``$GAEKIT_DATA_DIR/celeba``,
-        ``~/.cache/gaekit/data/celeba``, ``../shared/datasets/celeba``); in each, the images are taken
+        with the folder name ``celeba``: when given, only ``root`` and ``root/celeba`` (a ``root``
+        without the images is a ``DataError`` naming it); else ``$GAEKIT_DATA_DIR/celeba``,
+        ``~/.cache/gaekit/data/celeba``, ``../shared/datasets/celeba``. In each, the images are taken
         from ``img_align_celeba/img_align_celeba/``, ``img_align_celeba/``, ``Img/img_align_celeba/``
         or the folder itself, the first that holds images.
     image_size : int or (int, int), optional
@@ -619,13 +620,9 @@ def load_celeba(
     cands = _candidate_dirs("celeba", root)
     folder = next((d for d in map(_celeba_image_dir, cands) if d is not None), None)
     if folder is None:
-        places = "\n".join(f"  - {c}" for c in cands)
-        raise DataError(
-            "dataset 'celeba' not found: no folder with aligned CelebA images (.jpg) in img_align_celeba/, "
-            f"img_align_celeba/img_align_celeba/, Img/img_align_celeba/ or the folder itself; searched:\n{places}\n"
-            "download img_align_celeba.zip and list_eval_partition.txt from "
-            "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html into one of these folders, or set GAEKIT_DATA_DIR "
-            "to a folder holding a 'celeba' subfolder with them"
-        )
+        raise _not_found("celeba", root, cands, "no aligned CelebA images (.jpg) in img_align_celeba/, "
+                         "img_align_celeba/img_align_celeba/, Img/img_align_celeba/ or the folder itself",
+                         "download img_align_celeba.zip and list_eval_partition.txt from "
+                         "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html into {where}")
     return _load(folder, image_size, crop, split, 3, resample, "auto" if verify else None, "auto", attributes,
                  num_workers, progress, rule="celeba")  # fmt: skip

@@ -20,7 +20,7 @@ import numpy as np
 
 from gaekit.data.dataset import ArrayDataset
 from gaekit.errors import ConfigError, DataError
-from gaekit.registry import Registry
+from gaekit.registry import Registry, spelling_key
 
 __all__ = [
     "DATASETS",
@@ -115,11 +115,10 @@ def _holds(folder: Path, stems: Sequence[str]) -> bool:
 
 
 def _candidate_dirs(name: str, root: PathLike | None) -> list[Path]:
-    """Where dataset ``name`` may be: ``root`` and ``root/name`` only when ``root`` is given, else the usual places."""
+    """Where dataset ``name`` may be: ``root`` and ``root/name`` only when ``root`` is given (whether or not
+    it exists: see :func:`_not_found`), else the usual places."""
     if root is not None:
         r = Path(root).expanduser()
-        if not r.exists():
-            raise DataError(f"data folder {r} (given for dataset {name!r}) does not exist")
         return [r, r / name]
     cands: list[Path] = []
     env = os.environ.get("GAEKIT_DATA_DIR")
@@ -139,6 +138,21 @@ def _candidate_dirs(name: str, root: PathLike | None) -> list[Path]:
             seen.add(key)
             unique.append(c)
     return unique
+
+
+def _not_found(name: str, root: PathLike | None, cands: Sequence[Path], missing: str, hint: str) -> DataError:
+    """The error for dataset ``name`` found in none of ``cands``: it names the given ``root`` (and says when it
+    does not exist) or lists the usual places, says what was ``missing`` and how to get the data (``hint``,
+    whose ``{where}`` becomes the folder(s) to put it in)."""
+    places = "\n".join(f"  - {c}" for c in cands)
+    if root is not None:
+        r = Path(root).expanduser()
+        state = " (it does not exist)" if not r.exists() else ""
+        return DataError(f"dataset {name!r} not found in the given data folder {r}{state}: {missing}; searched:\n"
+                         f"{places}\n{hint.format(where='that folder')}, or give the folder that holds the data")
+    return DataError(f"dataset {name!r} not found: {missing}; searched:\n{places}\n"
+                     f"{hint.format(where='one of these folders')}, or set GAEKIT_DATA_DIR to a folder holding a "
+                     f"{name!r} subfolder with the data")
 
 
 def find_data_dir(name: str, root: PathLike | None = None, *, required: Sequence[str] | None = None) -> Path:
@@ -175,20 +189,13 @@ def find_data_dir(name: str, root: PathLike | None = None, *, required: Sequence
     for c in cands:
         if _holds(c, stems):
             return c
-    places = "\n".join(f"  - {c}" for c in cands)
-    what = f" (with {', '.join(stems)}, each possibly .gz)" if stems else ""
+    missing = f"no folder with {', '.join(stems)} (each possibly .gz)" if stems else "no such folder"
     if name in _MIRRORS:
         args = "root, fashion=True" if name == "fashion-mnist" else "root"
-        hint = f"download it with gaekit.data.download_mnist({args}) "
+        hint = f"download it into {{where}} with gaekit.data.download_mnist({args})"
     else:
-        hint = "put the files in one of these folders "
-    if root is not None:
-        raise DataError(f"dataset {name!r} not found in the given data folder {root}: neither {cands[0]} nor "
-                        f"{cands[1]} holds its files{what}; {hint}or give the folder that holds them")
-    raise DataError(
-        f"dataset {name!r} not found{what}; searched:\n{places}\n"
-        f"{hint}or set GAEKIT_DATA_DIR to a folder holding a {name!r} subfolder with the files"
-    )
+        hint = "put the files in {where}"
+    raise _not_found(name, root, cands, missing, hint)
 
 
 # ---------------------------------------------------------------------- checksums
@@ -705,6 +712,6 @@ def load_dataset(name: str, split: str = "train", root: PathLike | None = None) 
         from gaekit.data.images import load_image_folder
 
         return load_image_folder(name[len("images:") :], split=split)
-    key = name.strip().lower().replace("_", "-")
+    key = spelling_key(name)
     loader = DATASETS.get(key)
     return loader(split=split, root=root)

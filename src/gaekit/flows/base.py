@@ -18,6 +18,8 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor, nn
 
+from gaekit.config import check_count
+from gaekit.errors import DataError
 from gaekit.registry import Registry
 
 FLOWS: Registry[type[nn.Module]] = Registry("flow")
@@ -33,9 +35,7 @@ class Flow(nn.Module):
 
     def __init__(self, dim: int):
         super().__init__()
-        if not isinstance(dim, int) or isinstance(dim, bool) or dim < 1:
-            raise ValueError(f"{type(self).__name__}: dim={dim!r} is invalid: expected an int >= 1")
-        self.dim = dim
+        self.dim = check_count(dim, f"{type(self).__name__}: dim")
 
     def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -45,7 +45,7 @@ class Flow(nn.Module):
 
     def _check_input(self, z: Tensor) -> None:
         if z.dim() != 2 or z.shape[1] != self.dim:
-            raise ValueError(f"{type(self).__name__} expects inputs of shape (B, {self.dim}); got {tuple(z.shape)}")
+            raise DataError(f"{type(self).__name__} expects inputs of shape (B, {self.dim}); got {tuple(z.shape)}")
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -104,7 +104,7 @@ class BatchNormFlow(Flow):
         if x is None or not self.training:
             return self.running_mean, self.running_var
         if x.shape[0] < 2:
-            raise ValueError("BatchNormFlow in training mode needs batches of at least 2 samples; call .eval()")
+            raise DataError("BatchNormFlow in training mode needs batches of at least 2 samples; call .eval()")
         mean, var = x.mean(0), x.var(0, unbiased=False)
         with torch.no_grad():
             self.running_mean.lerp_(mean.detach(), self.momentum)
@@ -154,8 +154,7 @@ def standard_normal_noise(num_samples: int, dim: int, like: Tensor,
     With a ``generator`` the numbers are drawn on the generator's device and moved, so a seeded
     CPU generator gives the same draws whatever the flow's device.
     """
-    if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 1:
-        raise ValueError(f"num_samples={num_samples!r} is invalid: expected an int >= 1")
+    num_samples = check_count(num_samples, "num_samples")
     if generator is None:
         return torch.randn(num_samples, dim, dtype=like.dtype, device=like.device)
     noise = torch.randn(num_samples, dim, generator=generator, device=generator.device, dtype=like.dtype)

@@ -35,6 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gaekit.config import check_count
+from gaekit.errors import ConfigError, DataError
 from gaekit.flows.base import (
     FLOWS,
     BatchNormFlow,
@@ -49,14 +51,13 @@ ORDERINGS = ("sequential", "reverse")
 
 
 def _check_int(owner: str, name: str, value: object, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{owner}: {name}={value!r} is invalid: expected an int >= {minimum}")
+    check_count(value, f"{owner}: {name}", minimum)
 
 
 def input_degrees(dim: int, ordering: str) -> Tensor:
     """Degrees ``1..dim`` of the inputs: increasing for "sequential", decreasing for "reverse"."""
     if ordering not in ORDERINGS:
-        raise ValueError(f"ordering={ordering!r} is invalid: expected one of {ORDERINGS}")
+        raise ConfigError(f"ordering={ordering!r} is invalid: expected one of {ORDERINGS}")
     degrees = torch.arange(1, dim + 1)
     return degrees if ordering == "sequential" else degrees.flip(0)
 
@@ -128,7 +129,7 @@ class MADE(nn.Module):
 
     def forward(self, x: Tensor, context: Tensor | None = None) -> Tensor:
         if (context is None) != (self.context_layers is None):
-            raise ValueError(f"MADE built with context_dim={self.context_dim} was called with "
+            raise DataError(f"MADE built with context_dim={self.context_dim} was called with "
                              f"{'no' if context is None else 'a'} context")
         h, last = x, len(self.layers) - 1
         for i, layer in enumerate(self.layers):
@@ -207,7 +208,7 @@ class AutoregressiveFlow(SequentialFlow):
         _check_int(name, "n_hidden_in_made", n_hidden_in_made, 0)
         _check_int(name, "hidden_size", hidden_size, 1)
         if include_batch_norm and n_made_blocks < 2:
-            raise ValueError(f"{name}: include_batch_norm=True needs n_made_blocks >= 2 (batch norm goes between "
+            raise ConfigError(f"{name}: include_batch_norm=True needs n_made_blocks >= 2 (batch norm goes between "
                              f"blocks); got n_made_blocks={n_made_blocks}")
         layers: list[nn.Module] = []
         for k in range(n_made_blocks):

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gaekit.errors import ConfigError
 from gaekit.flows.base import FLOWS, Flow
 
 PLANAR_ACTIVATIONS = ("tanh", "elu", "linear")
@@ -52,7 +53,7 @@ class PlanarFlow(Flow):
     def __init__(self, dim: int, activation: str = "tanh"):
         super().__init__(dim)
         if activation not in PLANAR_ACTIVATIONS:
-            raise ValueError(f"PlanarFlow: activation={activation!r} is invalid: expected one of {PLANAR_ACTIVATIONS}")
+            raise ConfigError(f"PlanarFlow: activation={activation!r} is invalid: expected one of {PLANAR_ACTIVATIONS}")
         self.activation = activation
         bound = 1 / math.sqrt(dim)
         self.u = nn.Parameter(torch.empty(dim).uniform_(-bound, bound))

@@ -42,6 +42,7 @@ from gaekit.metrics.extractors import EXTRACTORS, ExtractorUnavailableError, Fea
 from gaekit.metrics.extractors import cache_dir as default_cache_dir
 from gaekit.serialization import (
     atomic_folder,
+    check_output_folder,
     library_metadata,
     load_tensors,
     read_json,
@@ -303,6 +304,8 @@ def domain_classifier(dataset: str = "mnist", *, config: DomainClassifierConfig 
         config = DomainClassifierConfig(dataset=dataset, **DATASET_DEFAULTS.get(dataset, {}))
     root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     folder = root / "metrics" / "classifiers" / f"{config.dataset}-{config.key()}"
+    check_output_folder(folder, "the domain classifier cache folder (the cache_dir= argument, else under "
+                                "$GAEKIT_CACHE_DIR)")
     try:
         train = load_dataset(config.dataset, config.train_split, root=data_dir)
     except DataError as err:

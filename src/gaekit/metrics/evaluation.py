@@ -44,6 +44,7 @@ from gaekit.images import display_scale, is_image_shape, save_image_grid
 from gaekit.metrics.extractors import FeatureExtractor, resolve_extractor
 from gaekit.metrics.probes import kmeans_accuracy, linear_probe
 from gaekit.metrics.scores import fid_from_features, inception_score
+from gaekit.serialization import ensure_output_folder
 
 __all__ = ["TASKS", "EvaluationConfig", "EvaluationData", "EvaluationResult", "evaluate"]
 
@@ -232,7 +233,7 @@ class EvaluationResult:
         from gaekit.serialization import write_json
 
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_output_folder(path.parent, f"the folder of {path.name}")
         write_json(path, self.to_dict())
         return path
 
@@ -616,9 +617,7 @@ def evaluate(model: Any, data: Any, tasks: str | Sequence[str] | None = None, sa
         wrapped[split] = value
     split_data = EvaluationData(**wrapped)
     _needs(task_list, split_data)
-    out_dir = None if output_dir is None else Path(output_dir)
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = None if output_dir is None else ensure_output_folder(output_dir, "evaluate output_dir")
 
     result = EvaluationResult(model=model.model_config.name, latent_dim=model.latent_dim, tasks=task_list,
                               dataset=dataset, settings=cfg.to_dict())

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from gaekit.errors import ConfigError, DataError, GaekitError
-from gaekit.registry import Registry
+from gaekit.registry import Registry, spelling_key
 
 __all__ = ["EXTRACTORS", "ExtractorUnavailableError", "FeatureExtractor", "cache_dir", "resolve_extractor"]
 
@@ -177,7 +177,7 @@ def resolve_extractor(spec: Any, *, input_shape: tuple[int, ...] | None = None, 
     elif isinstance(spec, nn.Module):
         extractor = FeatureExtractor(spec, name="custom", description=f"user module {type(spec).__name__}")
     elif isinstance(spec, str):
-        name = spec.strip().lower().replace("_", "-")
+        name = spelling_key(spec)
         if name == "auto":
             name = _auto_name(input_shape, dataset, kwargs)
         extractor = EXTRACTORS.get(name)(**kwargs)

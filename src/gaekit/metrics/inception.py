@@ -51,7 +51,7 @@ from torch import Tensor, nn
 
 from gaekit.errors import CheckpointError
 from gaekit.metrics.extractors import EXTRACTORS, ExtractorUnavailableError, FeatureExtractor, cache_dir
-from gaekit.serialization import load_tensors, read_json, save_tensors, sha256_file, write_json
+from gaekit.serialization import ensure_output_folder, load_tensors, read_json, save_tensors, sha256_file, write_json
 
 __all__ = [
     "FID_WEIGHTS_FILE",
@@ -278,6 +278,9 @@ def expected_state_shapes() -> dict[str, tuple[int, ...]]:
 
 
 # ---------------------------------------------------------------------- weights
+CACHE_WHAT = "the FID Inception-v3 weights folder (the cache= argument, else under $GAEKIT_CACHE_DIR)"
+
+
 def _inception_cache(cache: str | os.PathLike | None) -> Path:
     return (Path(cache).expanduser() if cache is not None else cache_dir()) / "metrics" / "inception"
 
@@ -313,7 +316,7 @@ def _convert(pth: Path, folder: Path) -> Path:
     _verify_pth(pth)
     state = torch.load(pth, weights_only=True, map_location="cpu")
     tensors = _check_state(state, str(pth))
-    folder.mkdir(parents=True, exist_ok=True)
+    ensure_output_folder(folder, CACHE_WHAT)
     out = folder / SAFETENSORS_FILE
     digest = save_tensors(out, tensors)
     write_json(folder / RECORD_FILE, {"source": FID_WEIGHTS_FILE, "source_sha256": FID_WEIGHTS_SHA256,
@@ -378,7 +381,7 @@ def _open_url(url: str, timeout: float = 60.0) -> Any:
 
 
 def _download(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
+    ensure_output_folder(folder, CACHE_WHAT)
     target = folder / FID_WEIGHTS_FILE
     fd, tmp_name = tempfile.mkstemp(prefix=f".{FID_WEIGHTS_FILE}.", suffix=".part", dir=folder)
     tmp = Path(tmp_name)

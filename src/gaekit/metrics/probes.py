@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gaekit.config import check_seed
 from gaekit.errors import ConfigError, DataError
 from gaekit.metrics.scores import cluster_accuracy, majority_labels
 
@@ -93,7 +94,7 @@ def linear_probe(train_z: Any, train_y: Any, val_z: Any, val_y: Any, test_z: Any
     if int(min(int(y.min()) for y in ys)) < 0:
         raise DataError("class labels must be >= 0")
 
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = torch.Generator().manual_seed(check_seed(seed, "linear_probe: seed"))
     bound = 1.0 / d**0.5
     weight = ((torch.rand(runs, d, k, generator=gen) * 2 - 1) * bound).requires_grad_()
     bias = ((torch.rand(runs, 1, k, generator=gen) * 2 - 1) * bound).requires_grad_()
@@ -143,7 +144,7 @@ def kmeans_accuracy(z: Any, y: Any, *, n_clusters: int | None = None, runs: int 
                     progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """k-means on embeddings, ``runs`` times, scored by majority-label accuracy.
 
-    Each run is scikit-learn's ``KMeans(n_clusters, n_init=1, random_state=seed + run)`` fitted on
+    Each run is scikit-learn's ``KMeans(n_clusters, n_init=1, random_state=(seed + run) % 2**32)`` fitted on
     ``z`` on one thread (the runs are small: thread start-up costs more than it saves, many times
     over on a busy machine, and the result cannot depend on the thread count); its accuracy on
     ``z`` is :func:`~gaekit.metrics.scores.cluster_accuracy` (the paper's number, computed on the
@@ -159,6 +160,7 @@ def kmeans_accuracy(z: Any, y: Any, *, n_clusters: int | None = None, runs: int 
     from sklearn.cluster import KMeans
     from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
+    seed = check_seed(seed, "kmeans_accuracy: seed")
     zt, yt = _features_labels(z, y, "clustering data")
     x = zt.double().numpy()
     labels = yt.numpy()
@@ -175,7 +177,7 @@ def kmeans_accuracy(z: Any, y: Any, *, n_clusters: int | None = None, runs: int 
     accs, test_accs = [], []
     with threadpool_limits(1):
         for run in range(runs):
-            km = KMeans(n_clusters=k, n_init=1, random_state=int(seed) + run).fit(x)
+            km = KMeans(n_clusters=k, n_init=1, random_state=(seed + run) % 2**32).fit(x)
             accs.append(cluster_accuracy(labels, km.labels_))
             if x_test is not None:
                 mapping = majority_labels(labels, km.labels_, k)

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from gaekit.models import _losses
 from gaekit.models.base import BaseAE, ModelOutput, StepContext, batch_data
-from gaekit.models.vae import VAE
+from gaekit.models.vae import VAE, no_log_covariance
 from gaekit.nn import EncoderOutput
 
 
@@ -41,7 +41,7 @@ class FlowPosteriorVAE(VAE):
         """Mean and log-variance of the Gaussian ``q(z_0|x)`` before the flow."""
         out = BaseAE.encode(self, x)
         if out.log_covariance is None:
-            raise TypeError(f"{type(self).__name__} needs an encoder that returns a log_covariance")
+            raise no_log_covariance(self)
         return out.embedding, out.log_covariance
 
     def encode(self, x: Tensor) -> EncoderOutput:

@@ -15,14 +15,16 @@ import torch
 from torch import Tensor, nn
 
 from gaekit.config import BaseConfig, check_count
-from gaekit.data.dataset import check_batch
+from gaekit.data.dataset import check_batch, check_codes
 from gaekit.errors import CheckpointError, ConfigError
 from gaekit.models import _losses
 from gaekit.nn import EncoderOutput, MLPDecoder, MLPEncoder, as_encoder_output
 from gaekit.nn.base import check_build_memory, check_fits_in_memory, large_sizes
 from gaekit.registry import Registry
 from gaekit.serialization import (
+    as_folder_path,
     atomic_folder,
+    check_shapes,
     library_metadata,
     load_tensors,
     read_folder_metadata,
@@ -177,18 +179,24 @@ class BaseModel(nn.Module):
         """
 
     def load_weights(self, state: dict[str, Tensor], source: str = "checkpoint") -> None:
-        """``load_state_dict`` that reports missing/unexpected/mis-shaped keys as ``CheckpointError``."""
-        own = self.state_dict()
-        missing = sorted(set(own) - set(state))
-        unexpected = sorted(set(state) - set(own))
-        shapes = [k for k in own if k in state and own[k].shape != state[k].shape]
-        if missing or unexpected or shapes:
-            raise CheckpointError(
-                f"weights in {source} do not fit {type(self).__name__}: missing {missing[:5]}, "
-                f"unexpected {unexpected[:5]}, wrong shape {shapes[:5]} (was it saved with other "
-                "networks or another config?)"
-            )
-        self.load_state_dict(state)
+        """``load_state_dict`` that reports missing/unexpected/mis-shaped keys and NaN/inf values as
+        ``CheckpointError``."""
+        check_shapes({k: tuple(v.shape) for k, v in self.state_dict().items()},
+                     {k: tuple(v.shape) for k, v in state.items()}, source, type(self).__name__)
+        bad = non_finite_tensors(state)
+        if bad:
+            raise CheckpointError(f"weights in {source} hold non-finite values (NaN or inf) in {bad[:5]}"
+                                  f"{f' and {len(bad) - 5} more' if len(bad) > 5 else ''}; refusing to load them")
+        try:
+            self.load_state_dict(state)
+        except RuntimeError as err:  # a data-sized (empty) buffer the model could not resize
+            raise CheckpointError(f"weights in {source} do not fit {type(self).__name__}: {err}") from None
+
+
+def non_finite_tensors(state: dict[str, Tensor], keys: Any = None) -> list[str]:
+    """Names of the tensors of ``state`` (of ``keys`` only, when given) holding a NaN or an infinity."""
+    return [k for k in (state if keys is None else keys)
+            if k in state and not bool(torch.isfinite(state[k]).all())]
 
 
 class BaseAE(BaseModel):
@@ -213,6 +221,7 @@ class BaseAE(BaseModel):
             raise ConfigError(f"{type(self).__name__} takes no network(s) {unknown}; its networks are "
                               f"{['encoder', 'decoder', *self.extra_networks]}")
         given = {"encoder": encoder, "decoder": decoder, **networks}
+        check_networks(type(self).__name__, given)
         self.custom_networks = {part for part, module in given.items() if module is not None}
         sizes = {f"{type(model_config).__name__}.{f.name}": getattr(model_config, f.name)
                  for f in dataclasses.fields(model_config)}
@@ -258,14 +267,18 @@ class BaseAE(BaseModel):
         return as_encoder_output(self.encoder(x))
 
     def decode_logits(self, z: Tensor) -> Tensor:
-        """Decoder output before the output activation."""
+        """Decoder output before the output activation; ``DataError`` for codes not shaped as the decoder's
+        ``latent_shape`` (when it declares one)."""
+        code_shape = getattr(self.decoder, "latent_shape", None)
+        if not isinstance(z, Tensor) or (code_shape is not None and z.shape[1:] != code_shape):  # one cheap test
+            check_codes(z, code_shape)
         return self.decoder(z)
 
     def activate(self, logits: Tensor) -> Tensor:
         return torch.sigmoid(logits) if self.model_config.output_activation == "sigmoid" else logits
 
     def decode(self, z: Tensor) -> Tensor:
-        """Latent codes to data-space values."""
+        """Latent codes ``(B, *latent_shape)`` to data-space values (``DataError`` for codes of another shape)."""
         return self.activate(self.decode_logits(z))
 
     def reconstruction_terms(self, logits: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -329,7 +342,11 @@ class BaseAE(BaseModel):
         raises ``CheckpointError`` and is left untouched. No pickle is written: custom
         encoders/decoders are recorded by class name and must be passed again to ``load_from_folder``.
         """
-        folder = Path(folder)
+        folder = as_folder_path(folder, f"{type(self).__name__}.save: folder")
+        if training_config is not None and not isinstance(training_config, BaseConfig):
+            raise ConfigError(f"{type(self).__name__}.save: training_config={training_config!r:.80} is invalid: "
+                              f"expected a gaekit config (e.g. a TrainerConfig) or None, got "
+                              f"{type(training_config).__name__}")
         with atomic_folder(folder, kind="model") as tmp:
             self.model_config.to_json(tmp / "config.json")
             digest = save_tensors(tmp / "model.safetensors", self.state_dict())
@@ -359,9 +376,11 @@ class BaseAE(BaseModel):
         and the model that ``config.json`` and the saved network specs describe is first built on
         the ``meta`` device and its state-dict shapes compared with the weights file's header.
         """
-        from gaekit.serialization import check_shapes, read_safetensors_header, require_field
+        from gaekit.serialization import read_safetensors_header, require_field
 
-        folder = Path(folder)
+        folder = as_folder_path(folder, f"{cls.__name__}.load_from_folder: folder")
+        given = {"encoder": encoder, "decoder": decoder, **networks}
+        check_networks(f"{cls.__name__}.load_from_folder", given)
         meta = read_folder_metadata(folder, "model")
         path = folder / "gaekit.json"
         name = meta["model_name"]
@@ -373,7 +392,6 @@ class BaseAE(BaseModel):
                 f"{folder} holds a {name!r} model; load it with AutoModel or {name}.load_from_folder"
             )
         model_cls = MODELS.get(name) if cls is BaseAE else cls
-        given = {"encoder": encoder, "decoder": decoder, **networks}
         specs: dict[str, dict[str, Any]] = {}
         for part in model_cls.network_names():
             custom = require_field(meta, f"custom_{part}", path, lambda v: v is None or isinstance(v, str),
@@ -430,6 +448,15 @@ class BaseAE(BaseModel):
         fields = ", ".join(f"{f.name}={getattr(self.model_config, f.name)!r}"
                            for f in dataclasses.fields(self.model_config))
         return f"config: {fields}"
+
+
+def check_networks(owner: str, networks: dict[str, Any]) -> None:
+    """``ConfigError`` unless every given network (``None``: the default) is a ``torch.nn.Module``."""
+    for part, module in networks.items():
+        if module is not None and not isinstance(module, nn.Module):
+            raise ConfigError(f"{owner}: {part}={module!r:.80} is invalid: expected a torch.nn.Module instance "
+                              f"(or None for the default), got {type(module).__name__}; build one with "
+                              f"gaekit.nn.create_network(...)")
 
 
 def _registered_network(spec: dict[str, Any] | None) -> nn.Module | None:

@@ -33,6 +33,7 @@ from typing import ClassVar, Literal
 import torch
 from torch import Tensor, nn
 
+from gaekit.data.dataset import check_batch
 from gaekit.errors import ConfigError
 from gaekit.models import _distributions as D
 from gaekit.models._manifold import ManifoldVAE
@@ -106,7 +107,10 @@ class PoincareVAE(ManifoldVAE):
         return decoder
 
     def encode(self, x: Tensor) -> EncoderOutput:
-        """The encoder's output with its mean mapped onto the ball by ``exp_0^c``."""
+        """The encoder's output with its mean mapped onto the ball by ``exp_0^c`` (``x`` checked as in
+        ``BaseAE.encode``)."""
+        if not isinstance(x, Tensor) or x.shape[1:] != self.model_config.input_dim:  # one cheap test per step
+            x = check_batch(x, self.input_dim, "x", self.device)
         out = as_encoder_output(self.encoder(x))
         return EncoderOutput(embedding=D.expmap0(out.embedding, self.curvature), log_covariance=out.log_covariance)
 

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from gaekit.config import check_count
+from gaekit.errors import ConfigError
 from gaekit.models import _losses
 from gaekit.models.base import MODELS, BaseAE, BaseAEConfig, ModelOutput, StepContext, batch_data
 
@@ -27,6 +28,14 @@ def check_importance_sampling(n_importance_samples: Any, chunk_size: Any) -> tup
     """Both arguments of ``log_likelihood`` as positive ints, else ``ConfigError``."""
     return (check_count(n_importance_samples, "log_likelihood: n_importance_samples"),
             check_count(chunk_size, "log_likelihood: chunk_size"))
+
+
+def no_log_covariance(model: BaseAE) -> ConfigError:
+    """The error of a Gaussian-posterior model whose encoder returned no ``log_covariance``."""
+    name = type(model).__name__
+    return ConfigError(f"{name}'s encoder ({type(model.encoder).__name__}) returned no log_covariance: a {name} needs "
+                       "a variational encoder returning EncoderOutput(embedding=..., log_covariance=...), e.g. "
+                       f"gaekit.nn.create_network(..., role='encoder', model={name!r})")
 
 
 @dataclass
@@ -46,8 +55,8 @@ class VAE(BaseAE):
     def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Mean and log-variance of ``q(z|x)``."""
         out = self.encode(x)
-        if out.log_covariance is None:
-            raise TypeError(f"{type(self).__name__} needs an encoder that returns a log_covariance")
+        if out.log_covariance is None:  # checked here, where it is free, not by a trial run at construction
+            raise no_log_covariance(self)
         return out.embedding, out.log_covariance
 
     def log_prior(self, z: Tensor) -> Tensor:

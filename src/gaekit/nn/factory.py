@@ -15,6 +15,7 @@ A builder registered here is called as ``builder(input_dim, role, latent_dim, ki
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,7 +26,7 @@ from gaekit.errors import ConfigError
 from gaekit.nn.base import check_build_memory
 from gaekit.nn.conv import ConvDecoder, ConvDiscriminator, ConvEncoder
 from gaekit.nn.layers import ENCODER_KINDS, LayeredDiscriminator, LayeredEncoder, check_choice
-from gaekit.nn.mlp import MLPDecoder, MLPEncoder, _mlp
+from gaekit.nn.mlp import MLPDecoder, MLPEncoder, _mlp, check_widths
 from gaekit.nn.paper import (
     PAPER_INPUT_DIMS,
     ConvNetDecoder,
@@ -135,6 +136,7 @@ def create_network(name: str, dataset: str | Sequence[int] | None = None, role: 
             raise ConfigError(f"kind={kind!r} contradicts the model, whose encoder kind is {model_kind!r}")
         kind = model_kind
     dims, kind = _input_dim(dataset), kind or "variational"
+    _check_options(name, builder, options)
     sizes = {"dataset": dims, "latent_dim": latent_dim, **options}
     check_build_memory(lambda: builder(dims, role, latent_dim, kind, **options),
                        f"create_network({name!r}, role={role!r})", sizes)
@@ -143,6 +145,27 @@ def create_network(name: str, dataset: str | Sequence[int] | None = None, role: 
     network.network_spec = {"name": name, "dataset": list(dims), "role": role,
                             "latent_dim": latent_dim, "kind": kind, **options}
     return network
+
+
+def _accepted_options(builder: NetworkBuilder) -> tuple[str, ...] | None:
+    """The option names ``builder`` takes after its four positional arguments: its ``options`` attribute,
+    else its named parameters; None when it takes any ``**options`` and says no more."""
+    if hasattr(builder, "options"):
+        return tuple(builder.options)
+    params = list(inspect.signature(builder).parameters.values())[4:]
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    return tuple(p.name for p in params)
+
+
+def _check_options(name: str, builder: NetworkBuilder, options: dict[str, Any]) -> None:
+    """Refuse (``ConfigError``) options the network ``name`` does not take, listing the ones it does."""
+    accepted = _accepted_options(builder)
+    unknown = sorted(set(options) - set(accepted)) if accepted is not None else []
+    if unknown:
+        allowed = ", ".join(accepted) if accepted else "none"
+        raise ConfigError(f"network {name!r} got unknown option(s) {', '.join(unknown)}: accepted options are "
+                          f"{allowed}")
 
 
 def _no_options(name: str, options: dict[str, Any]) -> None:
@@ -155,6 +178,7 @@ def build_mlp(input_dim: tuple[int, ...], role: str, latent_dim: int | None, kin
               hidden_dims: Sequence[int] = (512,)) -> nn.Module:
     """``MLPEncoder`` / ``MLPDecoder`` (deterministic, variational); hyperspherical encoders and the
     discriminator use the same fully connected body with their own head. No ``"vq"`` (no spatial map)."""
+    hidden_dims = check_widths(hidden_dims)
     if role != "discriminator":
         check_choice("kind for network 'mlp'", kind, ("deterministic", "variational", "hyperspherical"))
     if role == "decoder":
@@ -176,6 +200,9 @@ def build_conv(input_dim: tuple[int, ...], role: str, latent_dim: int | None, ki
     if role == "decoder":
         return ConvDecoder(input_dim, latent_dim, kind, **options)
     return ConvDiscriminator(input_dim, **options)
+
+
+build_conv.options = ("channels", "batch_norm")
 
 
 @NETWORKS.register("convnet")

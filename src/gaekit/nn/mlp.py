@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from torch import Tensor, nn
 
+from gaekit.config import check_count
+from gaekit.errors import ConfigError
 from gaekit.nn.base import BaseDecoder, BaseEncoder, EncoderOutput
+
+
+def check_widths(hidden_dims: Any, where: str = "hidden_dims") -> tuple[int, ...]:
+    """``hidden_dims`` as a tuple if it is a sequence of positive ints, else raise ``ConfigError``."""
+    if isinstance(hidden_dims, (str, bytes)) or not isinstance(hidden_dims, Sequence):
+        raise ConfigError(f"{where}={hidden_dims!r} is invalid: expected a sequence of positive ints")
+    return tuple(check_count(width, f"{where}[{i}]") for i, width in enumerate(hidden_dims))
 
 
 def _mlp(sizes: Sequence[int]) -> nn.Sequential:
@@ -37,7 +47,7 @@ class MLPEncoder(BaseEncoder):
         self.input_dim = tuple(input_dim)
         self.latent_dim = latent_dim
         self.variational = variational
-        sizes = [math.prod(self.input_dim), *hidden_dims]
+        sizes = [math.prod(self.input_dim), *check_widths(hidden_dims)]
         self.body = _mlp(sizes)
         self.head = nn.Linear(sizes[-1], latent_dim * (2 if variational else 1))
 
@@ -56,9 +66,14 @@ class MLPDecoder(BaseDecoder):
         super().__init__()
         self.input_dim = tuple(input_dim)
         self.latent_dim = latent_dim
-        sizes = [latent_dim, *hidden_dims]
+        sizes = [latent_dim, *check_widths(hidden_dims)]
         self.body = _mlp(sizes)
         self.out = nn.Linear(sizes[-1], math.prod(self.input_dim))
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        """Shape of one latent sample this decoder takes: ``(latent_dim,)``."""
+        return (self.latent_dim,)
 
     def forward(self, z: Tensor) -> Tensor:
         return self.out(self.body(z)).view(z.shape[0], *self.input_dim)

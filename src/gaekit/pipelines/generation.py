@@ -18,7 +18,7 @@ from torch import Tensor
 from gaekit.errors import DataError
 from gaekit.models.base import BaseAE
 from gaekit.samplers import BaseSampler, BaseSamplerConfig, NormalSamplerConfig, sampler_for_config
-from gaekit.serialization import check_replaceable, save_tensors
+from gaekit.serialization import check_output_folder, check_replaceable, ensure_output_folder, save_tensors
 
 SAMPLES_FILE = "samples.safetensors"
 GRID_FILE = "samples.png"
@@ -97,9 +97,13 @@ class GenerationPipeline:
             When the sampler needs fitting and ``train_data`` is not given.
         CheckpointError
             When ``save_sampler_dir`` is a file, a folder of the user or a gaekit folder of another kind.
+        ConfigError
+            When ``output_dir`` is not a path, or it or a folder above it is a file (before fitting).
         """
         if save_sampler_dir is not None:
             check_replaceable(Path(save_sampler_dir), "sampler")
+        if output_dir is not None:  # refused before fitting and sampling
+            check_output_folder(output_dir, "GenerationPipeline output_dir")
         sampler = self.sampler_class(self.model, self.sampler_config)
         if sampler.needs_fit:
             if train_data is None:
@@ -113,8 +117,7 @@ class GenerationPipeline:
         if save_sampler_dir is not None:  # first: output_dir may be the same folder
             sampler.save(save_sampler_dir)
         if output_dir is not None:
-            out = Path(output_dir)
-            out.mkdir(parents=True, exist_ok=True)
+            out = ensure_output_folder(output_dir, "GenerationPipeline output_dir")
             save_tensors(out / SAMPLES_FILE, {"samples": samples})
             if _image_shaped(tuple(samples.shape[1:])):
                 from gaekit.images import save_image_grid

@@ -24,9 +24,10 @@ from torch import Tensor
 
 from gaekit.config import BaseConfig, check_count, check_seed
 from gaekit.errors import CheckpointError, ConfigError, DataError, GaekitError
-from gaekit.models.base import BaseAE, inference_mode
+from gaekit.models.base import BaseAE, inference_mode, non_finite_tensors
 from gaekit.registry import Registry
 from gaekit.serialization import (
+    as_folder_path,
     atomic_folder,
     library_metadata,
     load_tensors,
@@ -304,7 +305,7 @@ class BaseSampler:
             if k in state and (state[k].dim() != len(shapes[k]) or any(
                 e not in (-1, s) for e, s in zip(shapes[k], state[k].shape)))
         ]
-        bad = [k for k in shapes if k in state and not bool(torch.isfinite(state[k]).all())]
+        bad = non_finite_tensors(state, shapes)
         if missing or unexpected or wrong or bad:
             raise CheckpointError(
                 f"{source} does not fit {type(self).__name__} for this model: missing {missing}, "
@@ -327,7 +328,7 @@ class BaseSampler:
             (a saved model, a checkpoint); nothing is changed then.
         """
         self._require_fitted("saving")
-        folder = Path(folder)
+        folder = as_folder_path(folder, f"{type(self).__name__}.save: folder")
         with atomic_folder(folder, kind="sampler") as tmp:
             self.sampler_config.to_json(tmp / CONFIG_FILE)
             digest = save_tensors(tmp / WEIGHTS_FILE, self._state_tensors())
@@ -362,11 +363,11 @@ class BaseSampler:
         """
         from gaekit.serialization import check_shapes, is_int, read_safetensors_header, require_field
 
-        folder = Path(folder)
+        folder = as_folder_path(folder, f"{cls.__name__}.load_from_folder: folder")
         meta = read_folder_metadata(folder, "sampler")
         path = folder / METADATA_FILE
         name = meta["sampler_name"]
-        require_field(meta, "model_name", path, lambda v: isinstance(v, str), "the model's name")
+        saved_model = require_field(meta, "model_name", path, lambda v: isinstance(v, str), "the model's name")
         saved_dim = require_field(meta, "input_dim", path, lambda v: isinstance(v, list) and v and all(
             is_int(d) and d > 0 for d in v), "the model's input_dim, a list of positive ints")
         saved_latent = require_field(meta, "latent_dim", path, lambda v: is_int(v) and v > 0,
@@ -385,6 +386,12 @@ class BaseSampler:
         else:
             sampler_cls = cls
         if isinstance(model, BaseAE):
+            if saved_model != model.model_config.name:
+                raise CheckpointError(
+                    f"{folder} holds a sampler fitted for a {saved_model!r} model (gaekit.json model_name); the "
+                    f"given model is a {model.model_config.name!r} ({type(model).__name__}): load it with the "
+                    f"{saved_model} it was fitted for, or fit the sampler again for this model"
+                )
             saved = (tuple(saved_dim), saved_latent)
             if saved != (tuple(model.input_dim), model.latent_dim):
                 raise CheckpointError(

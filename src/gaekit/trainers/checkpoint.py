@@ -11,6 +11,20 @@ keys are tagged so the structure comes back exactly.
 ``trainer_state.json`` also records the sha256 of its own state tree (canonical JSON) beside the
 weights' checksums, so a hand-edited state is detected; every field is validated on load and any
 malformed content gives ``CheckpointError`` naming the file and the field.
+
+Checkpoint formats (``checkpoint_format`` in ``trainer_state.json``; absent means 1):
+
+- 2 (this one): the state checksum, ``optimizer_classes``, ``scheduler_classes`` and ``data_source``.
+- 1 (gaekit before exact resume): none of those. Such a checkpoint is migrated in memory when read:
+  its weights' checksums are verified but it has no state checksum, the classes are those its
+  ``training_config.json`` gives each group (``group_overrides`` applied) and ``data_source`` is None.
+  Its ``epoch_start_data_state`` means what format 2's does -- the data-order generator state the
+  current epoch's permutation is drawn from -- except in one case: format 1 stored the generator's
+  state *at saving time* when ``step_in_epoch`` was 0. For a checkpoint written at the end of an epoch
+  (``checkpoint_epoch_N``, or an interruption between epochs) that is the state the next epoch draws
+  from, so it resumes exactly; for a ``checkpoint_interrupted`` written during the first step of an
+  epoch the permutation had already been drawn, so that epoch's data order differs from an
+  uninterrupted run's (a warning says so; everything else resumes exactly).
 """
 
 from __future__ import annotations
@@ -18,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -26,18 +41,24 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gaekit.errors import CheckpointError
+from gaekit.errors import CheckpointError, ConfigError
 from gaekit.serialization import (
+    FORMAT_VERSION,
     atomic_folder,
     library_metadata,
     load_tensors,
     read_json,
+    recover_folder,
     refuse_pickles,
+    require_field,
     save_tensors,
     write_json,
 )
+from gaekit.trainers.config import TrainerConfig
 
 STATE_FILE = "trainer_state.json"
+FORMAT_KEY = "checkpoint_format"  # in trainer_state.json: the checkpoint layout (see the module docstring)
+CHECKPOINT_FORMAT = 2
 
 
 def to_tree(obj: Any, tensors: dict[str, Tensor], prefix: str) -> Any:
@@ -102,7 +123,8 @@ def write_checkpoint(folder: Path, *, model_state: dict[str, Tensor], best_state
         sha[STATE_KEY] = state_checksum(tree)
         for name, cfg in configs.items():
             cfg.to_json(tmp / f"{name}.json")
-        write_json(tmp / STATE_FILE, {**library_metadata(), "sha256": sha, "state": tree})
+        write_json(tmp / STATE_FILE, {**library_metadata(), FORMAT_KEY: CHECKPOINT_FORMAT, "sha256": sha,
+                                      "state": tree})
     return folder
 
 
@@ -111,6 +133,7 @@ STATE_KEY = "state"  # the key, in ``sha256``, of the state tree's own checksum
 _WEIGHT_FILES = ("model.safetensors", "state.safetensors")
 STATE_KEYS = ("trainer", "model_name", "networks", "optimizers", "optimizer_classes", "schedulers",
               "scheduler_classes", "scaler", "rng", "epoch_start_data_state", "epoch_sums", "data_source")
+_ADDED_IN_FORMAT_2 = ("optimizer_classes", "scheduler_classes", "data_source")
 
 
 @dataclass
@@ -224,6 +247,40 @@ def validate_state(state: Any, where: Any, best_present: bool) -> dict[str, Any]
     return {**state, "trainer": trainer}
 
 
+# per-parameter optimizer state not in the parameter's shape (torch.optim's): 0-dim counters and step sizes,
+# and Adafactor's factored moments of a parameter with 2 or more dims
+_SCALAR_STATE = frozenset({"step", "eta", "mu", "mu_product"})
+_FACTORED_STATE = {"row_var": lambda shape: (*shape[:-1], 1), "col_var": lambda shape: (*shape[:-2], 1, shape[-1])}
+
+
+def check_optimizer_shapes(saved: dict[str, Any], optimizer: torch.optim.Optimizer, group: str, where: Any,
+                           names: dict[int, str] | None = None) -> None:
+    """``CheckpointError`` unless every per-parameter tensor of the saved state dict of ``group``'s optimizer has
+    the shape of the parameter it belongs to in ``optimizer`` (0-dim counters such as ``step`` excepted, and
+    Adafactor's factored moments in their factored shape). ``names``: parameter names by ``id``."""
+    saved_groups, own_groups = saved["param_groups"], optimizer.param_groups
+    _check(where, f"optimizers.{group}.param_groups", f"{len(saved_groups)} group(s)",
+           len(saved_groups) == len(own_groups), f"{len(own_groups)} parameter group(s), as this trainer's optimizer")
+    for i, (saved_group, own_group) in enumerate(zip(saved_groups, own_groups)):
+        ids, params = saved_group.get("params") if isinstance(saved_group, dict) else None, own_group["params"]
+        _check(where, f"optimizers.{group}.param_groups[{i}].params", ids,
+               isinstance(ids, list) and len(ids) == len(params), f"a list of {len(params)} parameter ids")
+        for index, param in zip(ids, params):
+            entry = saved["state"].get(index, {})
+            _check(where, f"optimizers.{group}.state[{index}]", entry, isinstance(entry, dict), "an object")
+            for key, value in entry.items():
+                if not isinstance(value, Tensor) or (key in _SCALAR_STATE and value.dim() == 0):
+                    continue
+                shape = tuple(param.shape)
+                expected = _FACTORED_STATE[key](shape) if key in _FACTORED_STATE and len(shape) >= 2 else shape
+                if tuple(value.shape) != expected:
+                    name = f" ({names[id(param)]})" if names and id(param) in names else ""
+                    raise CheckpointError(
+                        f"{where}: the {type(optimizer).__name__} state {key!r} of parameter group {group!r}, "
+                        f"parameter {index}{name} has shape {tuple(value.shape)}, expected {expected} (the "
+                        "parameter's shape); the optimizer state does not belong to this model")
+
+
 def read_json_object(path: Path) -> dict[str, Any]:
     """A checkpoint's JSON file that must hold an object; ``CheckpointError`` naming it otherwise."""
     data = read_json(path, "not a gaekit training checkpoint")
@@ -233,8 +290,10 @@ def read_json_object(path: Path) -> dict[str, Any]:
 
 
 def _read_meta(folder: Path) -> dict[str, Any]:
-    """The checked ``trainer_state.json`` of a checkpoint folder: checksum dict and state tree unmodified."""
+    """The checked ``trainer_state.json`` of a checkpoint folder (recovered first if a save of it was killed
+    between its renames): versions, checksum dict and state tree unmodified; a format 1 state migrated."""
     folder = Path(folder)
+    recover_folder(folder)
     if not folder.is_dir():
         raise CheckpointError(f"checkpoint folder {folder} does not exist")
     refuse_pickles(folder)
@@ -242,15 +301,64 @@ def _read_meta(folder: Path) -> dict[str, Any]:
     meta = read_json(path, "not a gaekit training checkpoint")
     if not isinstance(meta, dict) or "state" not in meta or "sha256" not in meta:
         raise CheckpointError(f"{path} is incomplete: expected an object with 'state' and 'sha256'")
+    _check_version(meta, "format_version", FORMAT_VERSION, path)
     sha = meta["sha256"]
-    required = [*_WEIGHT_FILES, STATE_KEY]
+    # without the marker: format 1, or a format 2 checkpoint of a development version (it has the state checksum)
+    layout = _check_version(meta, FORMAT_KEY, CHECKPOINT_FORMAT, path,
+                            default=2 if isinstance(sha, dict) and STATE_KEY in sha else 1)
+    required = [*_WEIGHT_FILES, STATE_KEY] if layout >= 2 else list(_WEIGHT_FILES)
     _check(path, "sha256", sha, _is_dict_of(sha, str) and all(k in sha for k in required)
            and set(sha) <= {*required, "best_model.safetensors"},
            f"an object of sha256 strings for {required} (and best_model.safetensors)")
-    if state_checksum(meta["state"]) != sha[STATE_KEY]:
+    if layout >= 2 and state_checksum(meta["state"]) != sha[STATE_KEY]:
         raise CheckpointError(f"{path} was modified since it was written: its state does not match the checksum "
                               "recorded with it (edit nothing in a checkpoint; resume options go to the trainer)")
+    if layout == 1:
+        meta = {**meta, "state": _migrate_format_1(meta["state"], folder)}
     return meta
+
+
+def _check_version(meta: dict[str, Any], key: str, newest: int, path: Path, default: int | None = None) -> int:
+    """``meta[key]``, an int from 1 to ``newest`` (``default`` when absent, if given); a larger one was written
+    by a newer gaekit."""
+    if key not in meta and default is not None:
+        return default
+    version = require_field(meta, key, path, lambda v: _is_int(v) and v >= 1, f"an int from 1 to {newest}")
+    if version > newest:
+        raise CheckpointError(f"{path}: {key} {version} was written by a newer gaekit (this one reads up to "
+                              f"{newest}); upgrade gaekit to resume this checkpoint")
+    return version
+
+
+def _migrate_format_1(tree: Any, folder: Path) -> Any:
+    """A format 1 state tree with the keys format 2 added (see the module docstring)."""
+    path = folder / STATE_FILE
+    _check(path, "state", tree, isinstance(tree, dict), "an object")
+    added = sorted(k for k in _ADDED_IN_FORMAT_2 if k in tree)
+    _check(path, FORMAT_KEY, "missing", not added,
+           f"{CHECKPOINT_FORMAT}: the state has the keys {added} of format {CHECKPOINT_FORMAT} (edited by hand?)")
+    config = read_training_config(folder)
+    groups = tree.get("optimizers")
+    groups = sorted(groups) if isinstance(groups, dict) else []
+    settings = {g: config.group_settings(g) for g in groups}
+    trainer = tree.get("trainer")
+    if (isinstance(trainer, dict) and trainer.get("step_in_epoch") == 0 and config.shuffle
+            and folder.name == "checkpoint_interrupted"):
+        warnings.warn(f"{folder} was written by an older gaekit (checkpoint format 1) when an epoch began: if it "
+                      "was interrupted during that epoch's first step, the epoch's data order differs from an "
+                      "uninterrupted run's (the rest resumes exactly)", stacklevel=4)
+    return {**tree, "optimizer_classes": {g: s["optimizer"] for g, s in settings.items()},
+            "scheduler_classes": {g: s["scheduler"] for g, s in settings.items()}, "data_source": None}
+
+
+def read_training_config(checkpoint_dir: Path) -> TrainerConfig:
+    """The ``training_config.json`` of a checkpoint; ``CheckpointError`` naming the file when it is bad."""
+    path = Path(checkpoint_dir) / "training_config.json"
+    data = read_json_object(path)
+    try:
+        return TrainerConfig.from_dict(data)
+    except ConfigError as err:
+        raise CheckpointError(f"{path}: {err}") from None
 
 
 def read_checkpoint(folder: Path) -> tuple[dict[str, Tensor], dict[str, Tensor] | None, dict[str, Any]]:

@@ -47,14 +47,67 @@ def _built_scheduler(sched: type, optimizer: torch.optim.Optimizer, params: dict
     return scheduler
 
 
+# torch.optim optimizers that cannot work in this trainer's step (backward, then ``optimizer.step()``)
+UNSUPPORTED_OPTIMIZERS = {
+    "LBFGS": "it re-evaluates the loss through a closure passed to step(), which the trainer does not give",
+    "SparseAdam": "it needs sparse gradients, and gaekit's networks have dense ones",
+}
+# the modes torch.compile documents; others are looked up in torch._inductor (imported only then)
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+
+
 def optimizer_class(name: str) -> type[torch.optim.Optimizer]:
-    cls = getattr(torch.optim, name, None)
+    """The ``torch.optim`` class called ``name``; ``ConfigError`` for an unknown or unsupported one."""
+    cls = getattr(torch.optim, name, None) if isinstance(name, str) else None
+    if isinstance(name, str) and name in UNSUPPORTED_OPTIMIZERS:
+        raise ConfigError(f"optimizer={name!r} cannot be used by the gaekit Trainer: {UNSUPPORTED_OPTIMIZERS[name]}; "
+                          "use e.g. 'Adam', 'AdamW' or 'SGD'")
     if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
         base = torch.optim.Optimizer
-        known = sorted(n for n, c in vars(torch.optim).items()
-                       if isinstance(c, type) and issubclass(c, base) and c is not base)
+        known = sorted(n for n, c in vars(torch.optim).items() if isinstance(c, type) and issubclass(c, base)
+                       and c is not base and n not in UNSUPPORTED_OPTIMIZERS)
         raise ConfigError(f"optimizer={name!r} is invalid: expected a torch.optim optimizer name: {known}")
     return cls
+
+
+def parse_device(name: Any, where: str = "TrainerConfig.device") -> torch.device | None:
+    """``torch.device(name)`` (None for "auto"); ``ConfigError`` naming ``where`` unless it is "auto" or a
+    cpu, cuda, cuda:N or mps device."""
+    if name == "auto":
+        return None
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError, ValueError):
+        device = None
+    if device is None or device.type not in DEVICE_TYPES or (device.index is not None and device.type != "cuda"):
+        raise ConfigError(f"{where}={name!r} is invalid: expected 'auto', 'cpu', 'cuda', 'cuda:N' (N an int >= 0) "
+                          "or 'mps'")
+    return device
+
+
+def check_compile_options(options: dict[str, Any], where: str = "TrainerConfig.compile_options") -> None:
+    """Refuse ``torch.compile`` keyword arguments it does not take, an unknown ``mode`` or string ``backend``,
+    and ``mode`` with ``options`` -- without compiling anything."""
+    _check_callable_params(where, torch.compile, options, skip=1)
+    mode, backend = options.get("mode"), options.get("backend", "inductor")
+    if mode is not None and options.get("options") is not None:
+        raise ConfigError(f"{where}: give either 'mode' or 'options', not both (torch.compile refuses them together)")
+    if mode is not None and mode not in COMPILE_MODES:
+        from torch._inductor import list_mode_options
+
+        modes = sorted(list_mode_options())
+        if mode not in modes:
+            raise ConfigError(f"{where}: mode={mode!r} is invalid: expected None or one of {modes}")
+    if isinstance(backend, str) and backend != "inductor":
+        from torch._dynamo import list_backends
+
+        backends = list_backends(exclude_tags=())
+        if backend not in backends:
+            raise ConfigError(f"{where}: backend={backend!r} is invalid: expected a callable or one of "
+                              f"{sorted(backends)}")
+    elif not (isinstance(backend, str) or callable(backend)):
+        raise ConfigError(f"{where}: backend={backend!r} is invalid: expected a backend name or a callable")
 
 
 def scheduler_class(name: str) -> type:
@@ -85,7 +138,8 @@ class TrainerConfig(BaseConfig):
         Defaults to ``batch_size`` (also global).
     learning_rate : float
     optimizer : str, default "Adam"
-        Any ``torch.optim`` optimizer; ``optimizer_params`` are its keyword arguments. Optimizers
+        Any ``torch.optim`` optimizer but ``LBFGS`` (it needs a closure) and ``SparseAdam`` (sparse
+        gradients); ``optimizer_params`` are its keyword arguments. Optimizers
         with a fused kernel (Adam, AdamW, SGD, Adagrad) use it unless ``fused``/``foreach`` is set.
     scheduler : str or None
         Any ``torch.optim.lr_scheduler`` class name, stepped once per epoch;
@@ -116,7 +170,8 @@ class TrainerConfig(BaseConfig):
     compile : bool, default False
         ``torch.compile`` the ``forward`` of each of the model's networks (of the whole model when it
         has no named networks), in place; ``compile_options`` are ``torch.compile``'s keyword
-        arguments, e.g. ``{"mode": "max-autotune"}`` or ``{"backend": "eager"}`` (a callable backend
+        arguments, e.g. ``{"mode": "max-autotune"}`` or ``{"backend": "eager"}``, checked without compiling
+        (``mode`` against torch's modes, a backend name against ``torch._dynamo.list_backends``; a callable backend
         works from Python but cannot be written to ``training_config.json``: use it with
         ``output_dir=None``).
     distributed : {"auto", "off"}, default "auto"
@@ -174,15 +229,14 @@ class TrainerConfig(BaseConfig):
         for name in ("eval_batch_size", "steps_saving", "checkpoint_every_n_steps", "early_stopping_patience"):
             self._require(name, getattr(self, name) is None or getattr(self, name) > 0, "None or a positive int")
         self._require_positive("learning_rate")
-        self._require("device", self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:"),
-                      "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
+        parse_device(self.device)
         self._require("amp_dtype", self.amp_dtype in (None, "bfloat16", "float16"), "None, 'bfloat16' or 'float16'")
         if self.amp_dtype is not None and not self.amp:
             raise ConfigError(f"TrainerConfig: amp_dtype={self.amp_dtype!r} is given but amp is False")
         self._require("distributed", self.distributed in ("auto", "off"), "'auto' or 'off'")
         if self.compile_options and not self.compile:
             raise ConfigError("TrainerConfig: compile_options are given but compile is False")
-        _check_callable_params("TrainerConfig.compile_options", torch.compile, self.compile_options, skip=1)
+        check_compile_options(self.compile_options)
         self._check_optimization(self.__dict__, "TrainerConfig")
         for group, override in self.group_overrides.items():
             unknown = sorted(set(override) - set(GROUP_OVERRIDE_KEYS))

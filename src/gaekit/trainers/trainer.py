@@ -39,28 +39,32 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from gaekit.config import check_seed
 from gaekit.data import Batch, as_dataset, iterate_batches, num_batches, validate_data
 from gaekit.errors import CheckpointError, ConfigError, DataError, TrainingError
+from gaekit.locks import LOCK_FILE, acquire_lock, release_lock, remove_leftovers
 from gaekit.models._shard import batch_shard
 from gaekit.models.base import BaseAE, BaseModel, ModelOutput, StepContext
-from gaekit.serialization import write_json
+from gaekit.serialization import check_output_folder, write_json
 from gaekit.trainers.callbacks import TrainerCallback
 from gaekit.trainers.checkpoint import (
     STATE_FILE,
     TrainerState,
+    check_optimizer_shapes,
     read_checkpoint,
     read_checkpoint_info,
     read_json_object,
+    read_training_config,
     rng_state,
     set_rng_state,
     write_checkpoint,
 )
-from gaekit.trainers.config import TrainerConfig, optimizer_class, scheduler_class
+from gaekit.trainers.config import TrainerConfig, optimizer_class, parse_device, scheduler_class
 from gaekit.trainers.distributed import DataParallel, float_buffers, launched_distributed, local_device
-from gaekit.trainers.locks import LOCK_FILE, acquire_lock, release_lock, remove_leftovers
 from gaekit.trainers.precision import NetworkAutocast, autocast_dtype, model_networks
 
-__all__ = ["RESUME_FREE_FIELDS", "Trainer", "TrainerState", "read_checkpoint_info", "resolve_device", "set_seed"]
+__all__ = ["RESUME_FREE_FIELDS", "Trainer", "TrainerState", "check_output_dir", "read_checkpoint_info",
+           "resolve_device", "set_seed"]
 
 # TrainerConfig fields that may differ when resuming: they change what is written or shown, or (num_epochs)
 # how long training goes on, never the numbers of the epochs trained
@@ -69,31 +73,32 @@ RESUME_FREE_FIELDS = ("num_epochs", "output_dir", "show_progress", "log_every_n_
 
 
 def resolve_device(name: str) -> torch.device:
-    if name == "auto":
+    """The device of ``TrainerConfig.device``; ``ConfigError`` when it is malformed or not available here."""
+    device = parse_device(name)
+    if device is None:  # "auto"
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    reason = None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"TrainerConfig.device={name!r} but CUDA is not available; use 'cpu' or 'auto'")
+        reason = "CUDA is not available"
+    elif device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        reason = f"this machine has {count} CUDA device(s) (cuda:0 to cuda:{count - 1})"
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        reason = "MPS (Apple GPU) is not available in this PyTorch build or on this machine"
+    if reason is not None:
+        raise ConfigError(f"TrainerConfig.device={name!r} cannot be used: {reason}; use 'cpu' or 'auto'")
     return device
 
 
-def check_output_dir(path: str) -> None:
-    """``ConfigError`` unless run folders can be made under ``path`` (an existing or creatable, writable folder)."""
-    probe = Path(path)
-    while not probe.exists() and probe.parent != probe:
-        probe = probe.parent
-    reason = None
-    if not probe.is_dir():
-        reason = f"{probe} is a file, not a folder" if probe.exists() else f"{probe} does not exist"
-    elif not os.access(probe, os.W_OK | os.X_OK):
-        reason = f"{probe} is not writable by this user"
-    if reason is not None:
-        raise ConfigError(f"TrainerConfig.output_dir={path!r} cannot hold run folders: {reason}; expected a "
-                          "writable folder, or a path whose first existing parent is one")
+def check_output_dir(path: str | Path, what: str = "TrainerConfig.output_dir") -> None:
+    """``ConfigError`` naming ``what`` (e.g. ``--output-dir``) unless folders can be made under ``path``
+    (see ``gaekit.serialization.check_output_folder``); nothing is created."""
+    check_output_folder(path, what)
 
 
 def set_seed(seed: int) -> None:
     """Seed torch, numpy and ``random``."""
+    seed = check_seed(seed, "set_seed: seed")
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
     random.seed(seed)
@@ -111,7 +116,9 @@ class Trainer:
         Numpy arrays, tensors (float in [0, 1] or uint8), gaekit datasets or torch
         ``Dataset``/``DataLoader``; validated against the model before training.
     callbacks : list of TrainerCallback, optional
-        Called on rank 0 only in data-parallel training, unless a callback sets ``on_all_ranks``.
+        ``TrainerCallback`` instances (subclass it and override the hooks you need; other objects are
+        refused with ``ConfigError``). Called on rank 0 only in data-parallel training, unless a callback
+        sets ``on_all_ranks``.
     data_source : dict, optional
         A JSON-able description of where the data came from (e.g. ``{"dataset": "mnist", "data_dir": None}``),
         recorded in checkpoints and restored by ``load_checkpoint`` (see ``read_checkpoint_info``).
@@ -149,7 +156,7 @@ class Trainer:
         self.data_source = _check_data_source(data_source)
         self.config = config
         self.model = model
-        self.callbacks = list(callbacks or [])
+        self.callbacks = _check_callbacks(callbacks)
         self.device = resolve_device(config.device)
         self.parallel: DataParallel | None = None
         if config.distributed == "auto" and launched_distributed():
@@ -162,6 +169,11 @@ class Trainer:
         if eval_data is not None:
             self.eval_dataset = as_dataset(eval_data)
             validate_data(self.eval_dataset, model.input_dim, unit_range=unit_range, name="eval_data")
+        if config.drop_last and self._num_train_batches() == 0:
+            raise DataError(f"train_data has {self.dataset_size} sample(s), fewer than one batch of "
+                            f"TrainerConfig.batch_size={config.batch_size}, and TrainerConfig.drop_last=True drops "
+                            "that incomplete batch, so no step would be trained; use drop_last=False or a "
+                            "batch_size of at most the number of samples")
         self._set_up_model()
         self.groups = self._parameter_groups()
         self.optimizers = {g: self._build_optimizer(g, params) for g, params in self.groups.items()}
@@ -764,7 +776,7 @@ class Trainer:
     def _write_checkpoint(self, name: str) -> Path:
         if self.run_dir is None:
             raise ConfigError("checkpoints need TrainerConfig.output_dir")
-        path = self.run_dir / name
+        path = self.run_dir / _check_checkpoint_name(name)
         if self.is_main_process:
             write_checkpoint(
                 path,
@@ -834,6 +846,9 @@ class Trainer:
                                           f"config gives {mine}; resume with the checkpoint's {kind}")
         check_resume_config(read_training_config(checkpoint_dir), self.config, checkpoint_dir)
         trainer_state = TrainerState.from_dict(asdict(state["trainer"]), where, self._num_train_batches())
+        names = {id(p): n for n, p in self.model.named_parameters()}
+        for g, opt in self.optimizers.items():
+            check_optimizer_shapes(state["optimizers"][g], opt, g, where, names)
         self.model.load_weights(model_state, source=str(checkpoint_dir))
         try:
             for g, opt in self.optimizers.items():
@@ -875,17 +890,19 @@ class Trainer:
         change what is written or shown: ``output_dir``, ``show_progress``, ``log_every_n_steps``,
         ``steps_saving``, ``checkpoint_every_n_steps``); any other difference is a ``ConfigError``
         listing the fields, so that the resumed run stays exact. A missing or malformed file, or an
-        unknown model, is a ``CheckpointError`` naming the file.
+        unknown model, is a ``CheckpointError`` naming the file. Checkpoints of the previous format resume
+        too (see ``gaekit.trainers.checkpoint``), and one whose save was killed between its two renames
+        is restored first.
         """
         from gaekit.models.base import MODELS, _registered_network
-        from gaekit.trainers.checkpoint import _read_meta
+        from gaekit.trainers.checkpoint import _read_meta, from_tree
 
         checkpoint_dir = Path(checkpoint_dir)
         read_checkpoint_info(checkpoint_dir)  # a valid, unmodified checkpoint before anything is built
         config_path = checkpoint_dir / "config.json"
         model_config = read_json_object(config_path)
         networks = _read_meta(checkpoint_dir)["state"].get("networks")
-        networks = networks if isinstance(networks, dict) else {}
+        networks = from_tree(networks, {}) if isinstance(networks, dict) else {}  # specs hold tuples (hidden_dims)
         given = {"encoder": encoder, "decoder": decoder, **(networks_given or {})}
         try:
             model_cls = MODELS.get(model_config.get("name", "?"))
@@ -906,16 +923,6 @@ class Trainer:
         return trainer
 
 
-def read_training_config(checkpoint_dir: Path) -> TrainerConfig:
-    """The ``training_config.json`` of a checkpoint; ``CheckpointError`` naming the file when it is bad."""
-    path = Path(checkpoint_dir) / "training_config.json"
-    data = read_json_object(path)
-    try:
-        return TrainerConfig.from_dict(data)
-    except ConfigError as err:
-        raise CheckpointError(f"{path}: {err}") from None
-
-
 def check_resume_config(saved: TrainerConfig, given: TrainerConfig, checkpoint_dir: Path) -> None:
     """``ConfigError`` listing the fields, other than ``RESUME_FREE_FIELDS``, where ``given`` differs from ``saved``."""
     old, new = saved.to_dict(), given.to_dict()
@@ -925,6 +932,31 @@ def check_resume_config(saved: TrainerConfig, given: TrainerConfig, checkpoint_d
         raise ConfigError(f"cannot resume {checkpoint_dir} exactly with another training config: "
                           f"{'; '.join(differing)}. Only {list(RESUME_FREE_FIELDS)} may differ from its "
                           "training_config.json")
+
+
+def _check_callbacks(callbacks: Any) -> list[TrainerCallback]:
+    """The callbacks as a list; ``ConfigError`` naming the type of any that is not a ``TrainerCallback``."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, (TrainerCallback, str, bytes)) or not isinstance(callbacks, Iterable):
+        raise ConfigError(f"Trainer callbacks={callbacks!r:.80} is invalid: expected a list of TrainerCallback "
+                          "instances")
+    callbacks = list(callbacks)
+    for i, callback in enumerate(callbacks):
+        if not isinstance(callback, TrainerCallback):
+            raise ConfigError(f"Trainer callbacks[{i}] is a {type(callback).__qualname__}, not a TrainerCallback: "
+                              "subclass gaekit.trainers.TrainerCallback and override the hooks you need")
+    return callbacks
+
+
+def _check_checkpoint_name(name: Any) -> str:
+    """``name`` if it is a plain folder name (a checkpoint goes directly into the run folder)."""
+    ok = (isinstance(name, str) and name not in ("", ".", "..") and not name.startswith(".")
+          and "/" not in name and "\\" not in name and os.sep not in name and "\0" not in name)
+    if not ok:
+        raise ConfigError(f"checkpoint name {name!r} is invalid: expected a plain folder name inside the run "
+                          "folder (no path separators, not empty, not starting with '.'), e.g. 'checkpoint_best'")
+    return name
 
 
 def _check_data_source(source: Any) -> dict[str, Any] | None:

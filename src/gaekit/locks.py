@@ -20,14 +20,14 @@ _LEFTOVER = re.compile(r"^\..+\.(?:tmp|old)-(\d+)$")
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host."""
+    """Whether process ``pid`` exists on this host (the one check, also used by ``gaekit.serialization``)."""
     if pid <= 0:
         return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except (PermissionError, OverflowError):  # another user's process; a pid too large to check
         return True
     return True
 
