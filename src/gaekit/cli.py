@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gaekit.config import loads_json
 from gaekit.errors import ConfigError, DataError, GaekitError
 from gaekit.registry import spelling_key
 
@@ -102,6 +103,8 @@ def _json_object(path: str, flag: str) -> dict[str, Any]:
     """Read a JSON config file that must hold an object (a ``name`` in it is checked by the config class)."""
     from gaekit.config import read_json
 
+    if not path.strip():
+        raise ConfigError(f"{flag}={path!r} is invalid: expected the path of a JSON file")
     if Path(path).is_dir():
         raise ConfigError(f"{flag} {path} is a folder; expected a JSON file holding an object of config fields")
     try:
@@ -201,7 +204,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _parse_value(text: str) -> Any:
     try:
-        return json.loads(text)
+        return loads_json(text)
     except json.JSONDecodeError:
         return text
 
@@ -263,7 +266,7 @@ def _run(trainer) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    trainer = _resume(args) if args.resume else _fresh_training(args)
+    trainer = _resume(args) if args.resume is not None else _fresh_training(args)
     if trainer.is_main_process:  # under torchrun every process trains; rank 0 reports
         last = trainer.state.history[-1] if trainer.state.history else {}
         print(f"trained {trainer.model.model_config.name}: {json.dumps(last)}")
@@ -278,9 +281,9 @@ def _fresh_training(args: argparse.Namespace):
     if args.model and args.model_option and args.model != args.model_option:
         raise ConfigError(f"two models named: {args.model!r} and --model {args.model_option!r}")
     model_cls = MODELS.get(args.model_option or args.model or "VAE")
-    fields = _json_object(args.model_config, "--model-config") if args.model_config else {}
+    fields = _json_object(args.model_config, "--model-config") if args.model_config is not None else {}
     set_fields = _set_fields(args.set, model_cls.config_class)
-    training = _json_object(args.training_config, "--training-config") if args.training_config else {}
+    training = _json_object(args.training_config, "--training-config") if args.training_config is not None else {}
     for key, value in (("num_epochs", args.epochs), ("batch_size", args.batch_size),
                        ("learning_rate", args.lr), ("output_dir", args.output_dir), ("seed", args.seed)):
         if value is not None:
@@ -316,6 +319,7 @@ def _fresh_training(args: argparse.Namespace):
 
 
 def _resume(args: argparse.Namespace):
+    from gaekit.serialization import as_folder_path
     from gaekit.trainers import Trainer, read_checkpoint_info
 
     given = [flag for dest, flag in RESUME_REFUSED if getattr(args, dest) is not None]
@@ -323,6 +327,7 @@ def _resume(args: argparse.Namespace):
         raise ConfigError(f"--resume continues the checkpoint's run exactly, with its own configs and folder; "
                           f"{', '.join(given)} cannot be given with it (allowed: --epochs N to train to N epochs, "
                           "--data-dir, --no-progress)")
+    as_folder_path(args.resume, "--resume", named=False)  # an empty path is refused, not ignored
     info = read_checkpoint_info(args.resume)
     source = _recorded_source(info.get("data_source"))
     recorded = source.get("dataset")
@@ -371,7 +376,7 @@ def _sampler_configs(names: str, config_file: str | None, n_components: int | No
     """Configs of the comma-separated sampler ``names``, from ``--sampler-config`` and ``--n-components``."""
     from gaekit.samplers import SAMPLERS
 
-    fields = _json_object(config_file, "--sampler-config") if config_file else {}
+    fields = _json_object(config_file, "--sampler-config") if config_file is not None else {}
     classes = []
     for name in (s.strip() for s in names.split(",") if s.strip()):
         if name not in SAMPLER_ALIASES and name not in SAMPLERS:

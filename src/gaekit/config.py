@@ -313,11 +313,22 @@ class BaseConfig:
         return dataclasses.replace(self, **changes)
 
 
+def loads_json(text: str) -> Any:
+    """``json.loads``, with bad text that the parser rejects outside ``JSONDecodeError`` (an int of more than
+    4300 digits, nesting deeper than the recursion limit) raised as ``json.JSONDecodeError`` too."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError) as err:
+        raise json.JSONDecodeError(str(err).split(";")[0], text, 0) from None
+
+
 def read_json(path: str | Path) -> Any:
     """Read a JSON file, turning a missing file or bad JSON into ``ConfigError``."""
     path = Path(path)
     try:
-        return json.loads(path.read_text())
+        return loads_json(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
     except IsADirectoryError:

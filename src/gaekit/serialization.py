@@ -30,6 +30,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from gaekit.config import loads_json
 from gaekit.errors import CheckpointError, ConfigError, UnsafeLoadError
 from gaekit.locks import pid_alive
 
@@ -100,7 +101,7 @@ def read_safetensors_header(path: Path) -> dict[str, tuple[str, tuple[int, ...]]
             raise bad(f"header length {n} does not fit a file of {size} bytes")
         raw = fh.read(n)
     try:
-        header = json.loads(raw.decode("utf-8"))
+        header = loads_json(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise bad(f"header is not JSON: {err}") from None
     if not isinstance(header, dict):
@@ -177,7 +178,7 @@ def check_file(path: Path) -> None:
         raise _unsafe(path, "is not UTF-8 text (it may be a pickle)") from None
     if suffix == ".json":
         try:
-            json.loads(text)
+            loads_json(text)
         except json.JSONDecodeError as err:
             raise _unsafe(path, f"is named .json but is not JSON ({err})") from None
     elif _is_pickle(data):
@@ -236,7 +237,7 @@ def read_json(path: Path, what: str) -> Any:
     if not path.is_file():
         raise CheckpointError(f"{what}: {path} is missing")
     try:
-        return json.loads(path.read_text())
+        return loads_json(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise CheckpointError(f"{what}: {path} is not valid JSON ({err})") from None
 
@@ -298,7 +299,7 @@ def folder_kind(folder: Path) -> str | None:
         path = folder / meta_file
         if path.is_file():
             with contextlib.suppress(OSError, ValueError):
-                meta = json.loads(path.read_text())
+                meta = loads_json(path.read_text())
                 if isinstance(meta, dict) and key in meta:
                     return kind
     return None

@@ -77,6 +77,7 @@ PYTHON_CONFIGS = [
     ("trainer-unknown-optimizer", "trainers.TrainerConfig", {"optimizer": "Adamm"}, "Adamm"),
     ("trainer-betas-string", "trainers.TrainerConfig", {"optimizer_params": {"betas": "x"}}, "betas"),
     ("trainer-betas-above-one", "trainers.TrainerConfig", {"optimizer_params": {"betas": (0.9, 1.5)}}, "betas"),
+    ("trainer-three-betas", "trainers.TrainerConfig", {"optimizer_params": {"betas": (0.9, 0.9, 0.9)}}, "betas"),
     ("trainer-eps-inf", "trainers.TrainerConfig", {"optimizer_params": {"eps": math.inf}}, "eps"),
     ("trainer-negative-weight-decay", "trainers.TrainerConfig", {"optimizer_params": {"weight_decay": -1.0}},
      "weight_decay"),

@@ -242,6 +242,40 @@ def _(tmp, fx):
     return lambda: load_npz(path, key="nokey")
 
 
+@CASES.add("data-load-npz-truncated", "data", "load_npz of an .npz cut after 300 bytes (a broken zip)", DataError,
+           "cut.npz")
+def _(tmp, fx):
+    from gaekit.data import load_npz
+
+    whole = tmp / "whole.npz"
+    np.savez(whole, x=fx.x())
+    path = write(tmp / "cut.npz", whole.read_bytes()[:300])
+    return lambda: load_npz(path)
+
+
+@CASES.add("data-load-npz-bytes-path", "data", "load_npz(b'/path/to/file.npz'): a bytes path", DataError, "bytes")
+def _(tmp, fx):
+    from gaekit.data import load_npz
+
+    path = tmp / "small.npz"
+    np.savez(path, x=fx.x())
+    return lambda: load_npz(str(path).encode())
+
+
+@CASES.add("data-load-mnist-root-int", "data", "load_mnist(root=5): a number as the data folder", DataError, "root")
+def _(tmp, fx):
+    from gaekit.data import load_mnist
+
+    return lambda: load_mnist("train", root=5)
+
+
+@CASES.add("data-load-dataset-name-none", "data", "load_dataset(None): no dataset name", ConfigError, "None")
+def _(tmp, fx):
+    from gaekit.data import load_dataset
+
+    return lambda: load_dataset(None)
+
+
 @CASES.add("data-load-npz-text-file", "data", "load_dataset('npz:...') of a text file", DataError, "notes.npz")
 def _(tmp, fx):
     from gaekit.data import load_dataset

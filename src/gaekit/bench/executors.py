@@ -111,6 +111,9 @@ def select_runs(spec: StudySpec, shard_text: str | None = None) -> list[RunSpec]
     return shard(runs, *parse_shard(shard_text)) if shard_text else runs
 
 
+MAX_WORKERS = 4096  # more processes than any machine runs; an absurd count is refused, not an OverflowError
+
+
 def run_study(spec: StudySpec, study_dir: str | Path, *, workers: int = 1, shard_text: str | None = None,
               executor: str = "local", ray_address: str | None = None, data_dir: str | None = None,
               show_progress: bool = True, echo: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
@@ -120,8 +123,11 @@ def run_study(spec: StudySpec, study_dir: str | Path, *, workers: int = 1, shard
     """
     if executor not in EXECUTORS:
         raise ConfigError(f"executor={executor!r} is invalid: expected one of {', '.join(EXECUTORS)}")
-    if workers < 1:
-        raise ConfigError(f"workers={workers!r} is invalid: expected a positive int")
+    if not (isinstance(workers, int) and not isinstance(workers, bool) and 1 <= workers <= MAX_WORKERS):
+        raise ConfigError(f"workers={workers!r} is invalid: expected an int from 1 to {MAX_WORKERS}")
+    if ray_address is not None and executor != "ray":
+        raise ConfigError(f"ray_address={ray_address!r} applies to executor='ray' only (--executor ray); "
+                          f"executor is {executor!r}")
     study_dir = Path(study_dir)
     runs = select_runs(spec, shard_text)
     prepare_study(spec, study_dir)

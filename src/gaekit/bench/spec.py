@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from gaekit.config import BaseConfig
+from gaekit.config import BaseConfig, loads_json
 from gaekit.errors import ConfigError
 from gaekit.registry import spelling_key
 
@@ -390,7 +390,7 @@ class StudySpec(BaseConfig):
                 raise ConfigError(f"study spec {path} is not valid YAML: {err}") from None
         else:
             try:
-                data = json.loads(text)
+                data = loads_json(text)
             except json.JSONDecodeError as err:
                 raise ConfigError(f"study spec {path} is not valid JSON: {err}") from None
         return cls.from_dict(data, source=path)

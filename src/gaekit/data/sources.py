@@ -11,6 +11,7 @@ import hashlib
 import os
 import struct
 import tempfile
+import zipfile
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ import numpy as np
 from gaekit.data.dataset import ArrayDataset
 from gaekit.errors import ConfigError, DataError
 from gaekit.registry import Registry, spelling_key
+from gaekit.serialization import as_folder_path
 
 __all__ = [
     "DATASETS",
@@ -118,7 +120,7 @@ def _candidate_dirs(name: str, root: PathLike | None) -> list[Path]:
     """Where dataset ``name`` may be: ``root`` and ``root/name`` only when ``root`` is given (whether or not
     it exists: see :func:`_not_found`), else the usual places."""
     if root is not None:
-        r = Path(root).expanduser()
+        r = as_folder_path(root, "root", DataError, named=False).expanduser()
         return [r, r / name]
     cands: list[Path] = []
     env = os.environ.get("GAEKIT_DATA_DIR")
@@ -555,7 +557,7 @@ def _open_npz(path: Path) -> Any:
         if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
             raise DataError(_PICKLE_REFUSED.format(what=f"{path} holds an object array")) from None
         raise DataError(f"{path} could not be read as .npz/.npy: {exc}") from None
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:  # a truncated zip is a BadZipFile
         raise DataError(f"{path} is not a readable .npz file: {exc}") from None
 
 
@@ -600,7 +602,7 @@ def load_npz(path: PathLike, key: str | None = None, labels_key: str | None = No
     DataError
         Missing file, unknown or ambiguous key, or an object (pickled) array.
     """
-    p = Path(path)
+    p = as_folder_path(path, "load_npz: path", DataError, named=False)
     f = _open_npz(p)
     if isinstance(f, np.ndarray):  # a .npy file
         if key is not None or labels_key is not None:
@@ -706,6 +708,9 @@ def load_dataset(name: str, split: str = "train", root: PathLike | None = None) 
     DataError
         Missing or unreadable files.
     """
+    if not isinstance(name, str):
+        raise ConfigError(f"dataset name {name!r} is invalid: expected a str, one of {', '.join(DATASETS.names())}, "
+                          "npz:PATH or images:FOLDER")
     if name.startswith("npz:"):
         return _load_npz_split(name[len("npz:") :], split)
     if name.startswith("images:"):

@@ -285,6 +285,9 @@ def _normalise_tasks(tasks: str | Sequence[str] | None) -> list[str]:
         return list(TASKS)
     if isinstance(tasks, str):
         tasks = [t for t in (s.strip() for s in tasks.split(",")) if t]
+    if not isinstance(tasks, (list, tuple, set, frozenset)) or not all(isinstance(t, str) for t in tasks):
+        raise ConfigError(f"tasks={tasks!r} is invalid: expected a comma-separated str or a list of task names "
+                          f"({', '.join(TASKS)})")
     tasks = [t.lower() for t in tasks]
     unknown = [t for t in tasks if t not in TASKS]
     if unknown or not tasks:

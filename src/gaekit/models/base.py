@@ -181,16 +181,20 @@ class BaseModel(nn.Module):
     def load_weights(self, state: dict[str, Tensor], source: str = "checkpoint") -> None:
         """``load_state_dict`` that reports missing/unexpected/mis-shaped keys and NaN/inf values as
         ``CheckpointError``."""
+        self.check_weights(state, source)
+        try:
+            self.load_state_dict(state)
+        except RuntimeError as err:  # a data-sized (empty) buffer the model could not resize
+            raise CheckpointError(f"weights in {source} do not fit {type(self).__name__}: {err}") from None
+
+    def check_weights(self, state: dict[str, Tensor], source: str) -> None:
+        """``CheckpointError`` unless ``state`` has this model's keys and shapes and only finite values."""
         check_shapes({k: tuple(v.shape) for k, v in self.state_dict().items()},
                      {k: tuple(v.shape) for k, v in state.items()}, source, type(self).__name__)
         bad = non_finite_tensors(state)
         if bad:
             raise CheckpointError(f"weights in {source} hold non-finite values (NaN or inf) in {bad[:5]}"
                                   f"{f' and {len(bad) - 5} more' if len(bad) > 5 else ''}; refusing to load them")
-        try:
-            self.load_state_dict(state)
-        except RuntimeError as err:  # a data-sized (empty) buffer the model could not resize
-            raise CheckpointError(f"weights in {source} do not fit {type(self).__name__}: {err}") from None
 
 
 def non_finite_tensors(state: dict[str, Tensor], keys: Any = None) -> list[str]:
@@ -327,9 +331,17 @@ class BaseAE(BaseModel):
         num_samples = check_count(num_samples, "num_samples")
         return torch.randn(num_samples, self.latent_dim, generator=generator).to(self.device)
 
+    def check_samples_fit(self, num_samples: int, what: str, extra_values: int = 0) -> None:
+        """``ConfigError`` unless ``num_samples`` decoded float32 samples (plus ``extra_values`` each, e.g. their
+        codes) fit in this machine's memory twice (the decoded batches and their concatenation)."""
+        nbytes = 2 * 4 * num_samples * (int(np.prod(self.input_dim)) + extra_values)
+        check_fits_in_memory(nbytes, what, f"num_samples={num_samples}", "the samples",
+                             "fewer samples at a time")
+
     def generate(self, num_samples: int, generator: torch.Generator | None = None) -> Tensor:
         """Decode ``num_samples`` (a positive int) codes drawn from the model's own prior."""
         num_samples = check_count(num_samples, "num_samples")
+        self.check_samples_fit(num_samples, f"{type(self).__name__}.generate", self.latent_dim)
         with self._inference():
             return self.decode(self.sample_prior(num_samples, generator))
 

@@ -93,14 +93,15 @@ def meta_build_bytes(build: Callable[[], nn.Module]) -> int | None:
         return None
 
 
-def check_fits_in_memory(nbytes: int | None, what: str, sizes: str) -> None:
+def check_fits_in_memory(nbytes: int | None, what: str, sizes: str, needed_for: str = "its weights",
+                         allowed: str = "smaller sizes (or smaller networks passed in)") -> None:
     """Raise ``ConfigError`` when ``nbytes`` exceeds this machine's memory; ``sizes`` names the fields."""
     available = machine_memory_bytes()
     if nbytes is None or available is None or nbytes <= available:
         return
     raise ConfigError(
-        f"{what} with {sizes} would need {nbytes / _GIB:.3g} GiB for its weights, more than this machine's "
-        f"{available / _GIB:.3g} GiB of memory: expected smaller sizes (or smaller networks passed in)"
+        f"{what} with {sizes} would need {nbytes / _GIB:.3g} GiB for {needed_for}, more than this machine's "
+        f"{available / _GIB:.3g} GiB of memory: expected {allowed}"
     )
 
 

@@ -264,6 +264,7 @@ class BaseSampler:
         """
         num_samples = check_count(num_samples, "num_samples")
         batch_size = check_count(batch_size, "batch_size")
+        self.model.check_samples_fit(num_samples, f"{type(self).__name__}.sample", self.code_dim)
         self._require_fitted("sampling")
         generator = torch.Generator()
         if seed is None:

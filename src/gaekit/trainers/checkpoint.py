@@ -253,6 +253,28 @@ _SCALAR_STATE = frozenset({"step", "eta", "mu", "mu_product"})
 _FACTORED_STATE = {"row_var": lambda shape: (*shape[:-1], 1), "col_var": lambda shape: (*shape[:-2], 1, shape[-1])}
 
 
+def _fits_hyperparameter(saved: Any, own: Any) -> bool:
+    """Whether a saved optimizer hyperparameter can stand for this optimizer's ``own`` value: a finite number
+    for a number (some are negative, e.g. Adafactor's ``beta2_decay``), a bool (or None) for a bool, a tuple
+    of as many such numbers for a tuple."""
+    if isinstance(own, bool):
+        return saved is None or isinstance(saved, bool)
+    if isinstance(own, (int, float)):
+        return _is_number(saved) and math.isfinite(saved)
+    if isinstance(own, (tuple, list)) and all(isinstance(v, (int, float)) for v in own):
+        return (isinstance(saved, (tuple, list)) and len(saved) == len(own)
+                and all(_fits_hyperparameter(a, b) for a, b in zip(saved, own)))
+    return True  # None, tensors, strings: what torch accepts in their place varies; loading checks them
+
+
+def _hyperparameter_kind(own: Any) -> str:
+    if isinstance(own, bool):
+        return "a bool"
+    if isinstance(own, (tuple, list)):
+        return f"a list of {len(own)} finite numbers"
+    return "a finite number"
+
+
 def check_optimizer_shapes(saved: dict[str, Any], optimizer: torch.optim.Optimizer, group: str, where: Any,
                            names: dict[int, str] | None = None) -> None:
     """``CheckpointError`` unless every per-parameter tensor of the saved state dict of ``group``'s optimizer has
@@ -264,7 +286,21 @@ def check_optimizer_shapes(saved: dict[str, Any], optimizer: torch.optim.Optimiz
     for i, (saved_group, own_group) in enumerate(zip(saved_groups, own_groups)):
         ids, params = saved_group.get("params") if isinstance(saved_group, dict) else None, own_group["params"]
         _check(where, f"optimizers.{group}.param_groups[{i}].params", ids,
-               isinstance(ids, list) and len(ids) == len(params), f"a list of {len(params)} parameter ids")
+               isinstance(ids, list) and len(ids) == len(params) and all(_is_int(i) for i in ids),
+               f"a list of {len(params)} parameter ids (ints)")
+        for key, own in own_group.items():
+            if key != "params" and key in saved_group:
+                _check(where, f"optimizers.{group}.param_groups[{i}].{key}", saved_group[key],
+                       _fits_hyperparameter(saved_group[key], own), _hyperparameter_kind(own))
+        keys: dict[int, list[set]] = {}  # by the parameter's number of dimensions (Adafactor factors 2-d ones)
+        for index, param in zip(ids, params):
+            entry = saved["state"].get(index)
+            if isinstance(entry, dict) and entry:
+                keys.setdefault(param.dim(), []).append(set(entry))
+        for dim, sets in keys.items():
+            _check(where, f"optimizers.{group}.state", f"entries with keys {sorted(map(sorted, sets))[:2]}",
+                   all(k == sets[0] for k in sets), f"the same state keys for every {dim}-d parameter (e.g. Adam's "
+                   "step, exp_avg, exp_avg_sq)")
         for index, param in zip(ids, params):
             entry = saved["state"].get(index, {})
             _check(where, f"optimizers.{group}.state[{index}]", entry, isinstance(entry, dict), "an object")

@@ -36,6 +36,17 @@ def _torch_validates(where: str, params: dict[str, Any], cls: type, build: Any) 
         raise ConfigError(f"{where}={params!r} is invalid for {cls.__name__}: {err}") from None
 
 
+def _stepped_optimizer(opt: type, lr: float, params: dict[str, Any]) -> torch.optim.Optimizer:
+    """``opt`` on a dummy 2x2 parameter with a zero gradient, stepped once: some hyperparameters (e.g. the
+    length of Adam's ``betas``) are only checked, by failing, in ``step``."""
+    weight = torch.nn.Parameter(torch.zeros(2, 2))
+    optimizer = opt([weight], lr=lr, **params)
+    weight.grad = torch.zeros_like(weight)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return optimizer
+
+
 def _built_scheduler(sched: type, optimizer: torch.optim.Optimizer, params: dict[str, Any]) -> Any:
     """A scheduler on ``optimizer``, stepped once (some check their arguments only when stepping)."""
     scheduler = sched(optimizer, **params)
@@ -257,7 +268,7 @@ class TrainerConfig(BaseConfig):
         _check_callable_params(f"{where}.optimizer_params", opt.__init__, opt_params, skip=2)
         # build it once on a dummy parameter so that torch's own checks run now, not at training time
         optimizer = _torch_validates(f"{where}.optimizer_params", opt_params, opt,
-                                     lambda: opt([torch.nn.Parameter(torch.zeros(1))], lr=lr, **opt_params))
+                                     lambda: _stepped_optimizer(opt, lr, opt_params))
         if settings["scheduler"] is not None:
             sched = scheduler_class(settings["scheduler"])
             sched_params = settings["scheduler_params"]

@@ -849,6 +849,8 @@ class Trainer:
         names = {id(p): n for n, p in self.model.named_parameters()}
         for g, opt in self.optimizers.items():
             check_optimizer_shapes(state["optimizers"][g], opt, g, where, names)
+        if best_state is not None:
+            self.model.check_weights(best_state, str(checkpoint_dir / "best_model.safetensors"))
         self.model.load_weights(model_state, source=str(checkpoint_dir))
         try:
             for g, opt in self.optimizers.items():
