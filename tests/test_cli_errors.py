@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gaekit import cli
 from gaekit.cli import main
 from gaekit.data import find_data_dir, load_dataset
 from gaekit.errors import DataError
@@ -279,3 +280,13 @@ def test_ctrl_c_is_one_line_with_the_checkpoint_and_a_resume_command_that_works(
     assert main(command[1:]) == 0
     assert len(json.loads((checkpoint.parent / "history.json").read_text())) == 4
     assert (checkpoint.parent / "final_model").is_dir()
+
+
+def test_ctrl_c_while_the_command_starts_is_one_line(monkeypatch, capsys):
+    def interrupted_import():
+        raise KeyboardInterrupt  # as when Ctrl-C lands while torch and the models are imported
+
+    monkeypatch.setattr(cli, "build_parser", interrupted_import)
+    assert cli.main(["train", "VAE"]) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "interrupted while starting" in err and "Traceback" not in err

@@ -598,7 +598,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from gaekit.bench.commands import default_bench_command
 
-    args = build_parser().parse_args(default_bench_command(sys.argv[1:] if argv is None else list(argv)))
+    try:  # building the parser imports torch and the models: seconds in which Ctrl-C may come
+        args = build_parser().parse_args(default_bench_command(sys.argv[1:] if argv is None else list(argv)))
+    except KeyboardInterrupt:
+        print("gaekit: interrupted while starting; nothing was run or written", file=sys.stderr)
+        return 130
     try:
         for dest, flag in OUTPUT_FLAGS:
             if getattr(args, dest, None) is not None:
