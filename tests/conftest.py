@@ -58,3 +58,18 @@ def digits():
     from gaekit.data import load_digits
 
     return load_digits("train"), load_digits("validation"), load_digits("test")
+
+
+def fail_at_training_step(model, step: int, message: str = "simulated crash") -> None:
+    """Make ``model`` raise ``RuntimeError(message)`` in its ``step``-th training forward (1-based), after the
+    forward has run and drawn its random numbers; evaluation batches are not counted."""
+    original_forward, calls = model.forward, {"n": 0}
+
+    def failing_forward(batch, ctx=None):
+        calls["n"] += model.training
+        out = original_forward(batch, ctx)
+        if calls["n"] == step:
+            raise RuntimeError(message)
+        return out
+
+    model.forward = failing_forward

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 import torch
-from conftest import tiny_model
+from conftest import fail_at_training_step, tiny_model
 
 from gaekit.trainers import Trainer, TrainerConfig
 from gaekit.trainers import checkpoint as checkpoint_module
@@ -134,16 +134,7 @@ def test_ctrl_c_during_the_optimizer_steps_is_held_until_the_step_is_complete(da
 
 def test_an_error_in_the_first_step_of_an_epoch_resumes_with_that_epochs_data_order(data, references, tmp_path):
     model = _model("VAE")
-    original_forward, calls = model.forward, {"n": 0}
-
-    def failing_forward(batch, ctx=None):
-        calls["n"] += model.training  # training steps only
-        out = original_forward(batch, ctx)
-        if calls["n"] == 5:  # the first step of epoch 2, after its permutation was drawn
-            raise RuntimeError("simulated crash")
-        return out
-
-    model.forward = failing_forward
+    fail_at_training_step(model, 5)  # the first step of epoch 2, after its permutation was drawn
     trainer = Trainer(model, _config(tmp_path), *data)
     with pytest.raises(RuntimeError, match="simulated crash"):
         trainer.train()

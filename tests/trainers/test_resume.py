@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 import torch
-from conftest import tiny_model
+from conftest import fail_at_training_step, tiny_model
 
 from gaekit.errors import CheckpointError, UnsafeLoadError
 from gaekit.pipelines import TrainingPipeline
@@ -72,16 +72,7 @@ def test_interrupted_and_resumed_run_is_bit_identical(stop_step, data, reference
 def test_exception_inside_a_step_resumes_from_before_that_step(data, reference, tmp_path):
     ref_model, _ = reference
     model = tiny_model("VAE", reconstruction_loss="bce")
-    original_forward, calls = model.forward, {"n": 0}
-
-    def failing_forward(batch, ctx=None):
-        calls["n"] += model.training  # count training steps only, not evaluation batches
-        out = original_forward(batch, ctx)  # consumes random numbers before failing
-        if calls["n"] == 14:
-            raise RuntimeError("simulated crash in the middle of a step")
-        return out
-
-    model.forward = failing_forward
+    fail_at_training_step(model, 14, "simulated crash in the middle of a step")
     trainer = Trainer(model, _config(tmp_path), *data)
     with pytest.raises(RuntimeError, match="simulated crash"):
         trainer.train()
