@@ -350,6 +350,18 @@ def require_field(meta: dict[str, Any], key: str, path: Path, ok: Callable[[Any]
     return value
 
 
+def require_version(meta: dict[str, Any], key: str, newest: int, path: Path, default: int | None = None) -> int:
+    """``meta[key]``, an int from 1 to ``newest`` (``default`` when absent, if given); ``CheckpointError``
+    otherwise, saying that a larger one was written by a newer gaekit."""
+    if key not in meta and default is not None:
+        return default
+    version = require_field(meta, key, path, lambda v: is_int(v) and v >= 1, f"an int from 1 to {newest}")
+    if version > newest:
+        raise CheckpointError(f"{path}: {key} {version} was written by a newer gaekit (this one reads up to "
+                              f"{newest}); upgrade gaekit")
+    return version
+
+
 def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -380,11 +392,7 @@ def read_folder_metadata(folder: Path, kind: str) -> dict[str, Any]:
                               f"{_HOW_TO_LOAD[found]}")
     if name_key not in meta:
         raise CheckpointError(f"{path} has no {name_key}: not a gaekit {kind} folder")
-    version = require_field(meta, "format_version", path, lambda v: is_int(v) and v >= 1,
-                            f"an int from 1 to {FORMAT_VERSION}")
-    if version > FORMAT_VERSION:
-        raise CheckpointError(f"{path}: format_version {version} was written by a newer gaekit (this one reads "
-                              f"up to {FORMAT_VERSION}); upgrade gaekit")
+    require_version(meta, "format_version", FORMAT_VERSION, path)
     require_field(meta, name_key, path, lambda v: isinstance(v, str) and v, "a non-empty string")
     for key in ("gaekit_version", "torch_version"):
         require_field(meta, key, path, lambda v: isinstance(v, str), "a version string", optional=True)

@@ -50,7 +50,7 @@ from gaekit.serialization import (
     read_json,
     recover_folder,
     refuse_pickles,
-    require_field,
+    require_version,
     save_tensors,
     write_json,
 )
@@ -337,10 +337,10 @@ def _read_meta(folder: Path) -> dict[str, Any]:
     meta = read_json(path, "not a gaekit training checkpoint")
     if not isinstance(meta, dict) or "state" not in meta or "sha256" not in meta:
         raise CheckpointError(f"{path} is incomplete: expected an object with 'state' and 'sha256'")
-    _check_version(meta, "format_version", FORMAT_VERSION, path)
+    require_version(meta, "format_version", FORMAT_VERSION, path)
     sha = meta["sha256"]
     # without the marker: format 1, or a format 2 checkpoint of a development version (it has the state checksum)
-    layout = _check_version(meta, FORMAT_KEY, CHECKPOINT_FORMAT, path,
+    layout = require_version(meta, FORMAT_KEY, CHECKPOINT_FORMAT, path,
                             default=2 if isinstance(sha, dict) and STATE_KEY in sha else 1)
     required = [*_WEIGHT_FILES, STATE_KEY] if layout >= 2 else list(_WEIGHT_FILES)
     _check(path, "sha256", sha, _is_dict_of(sha, str) and all(k in sha for k in required)
@@ -352,18 +352,6 @@ def _read_meta(folder: Path) -> dict[str, Any]:
     if layout == 1:
         meta = {**meta, "state": _migrate_format_1(meta["state"], folder)}
     return meta
-
-
-def _check_version(meta: dict[str, Any], key: str, newest: int, path: Path, default: int | None = None) -> int:
-    """``meta[key]``, an int from 1 to ``newest`` (``default`` when absent, if given); a larger one was written
-    by a newer gaekit."""
-    if key not in meta and default is not None:
-        return default
-    version = require_field(meta, key, path, lambda v: _is_int(v) and v >= 1, f"an int from 1 to {newest}")
-    if version > newest:
-        raise CheckpointError(f"{path}: {key} {version} was written by a newer gaekit (this one reads up to "
-                              f"{newest}); upgrade gaekit to resume this checkpoint")
-    return version
 
 
 def _migrate_format_1(tree: Any, folder: Path) -> Any:
