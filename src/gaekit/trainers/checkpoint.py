@@ -45,6 +45,7 @@ from gaekit.errors import CheckpointError, ConfigError
 from gaekit.serialization import (
     FORMAT_VERSION,
     atomic_folder,
+    is_int,
     library_metadata,
     load_tensors,
     read_json,
@@ -157,7 +158,7 @@ class TrainerState:
         _check(where, "trainer", sorted(data), not unknown, f"only the fields {names} (unknown: {unknown})")
         _check(where, "trainer", sorted(data), not missing, f"all the fields {names} (missing: {missing})")
         for name in ("epoch", "step_in_epoch", "global_step", "epochs_since_best"):
-            _check(where, f"trainer.{name}", data[name], _is_int(data[name]) and data[name] >= 0, "an int >= 0")
+            _check(where, f"trainer.{name}", data[name], is_int(data[name]) and data[name] >= 0, "an int >= 0")
         epoch, history = data["epoch"], data["history"]
         if batches_per_epoch is not None:
             _check(where, "trainer.step_in_epoch", data["step_in_epoch"], data["step_in_epoch"] <= batches_per_epoch,
@@ -171,14 +172,14 @@ class TrainerState:
                    "an object")
             _check(where, f"{what}.epoch", record.get("epoch"), record.get("epoch") == i + 1, str(i + 1))
             step = record.get("global_step")
-            _check(where, f"{what}.global_step", step, _is_int(step) and step >= last_step,
+            _check(where, f"{what}.global_step", step, is_int(step) and step >= last_step,
                    f"an int >= {last_step}")
             last_step = step
         best_loss = data["best_loss"]
         _check(where, "trainer.best_loss", best_loss, _is_number(best_loss) and not math.isnan(best_loss),
                "a number (inf before any epoch)")
         best = data["best_epoch"]
-        _check(where, "trainer.best_epoch", best, best is None or (_is_int(best) and 1 <= best <= epoch),
+        _check(where, "trainer.best_epoch", best, best is None or (is_int(best) and 1 <= best <= epoch),
                f"None or an epoch in 1..{epoch}")
         _check(where, "trainer.best_loss", best_loss, (best is None) == (best_loss == math.inf),
                "inf exactly when best_epoch is None")
@@ -189,10 +190,6 @@ class TrainerState:
         _check(where, "trainer.global_step", data["global_step"], data["global_step"] == expected,
                f"{expected} (the last epoch's global_step + step_in_epoch)")
         return cls(**data)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_number(value: Any) -> bool:
@@ -286,7 +283,7 @@ def check_optimizer_shapes(saved: dict[str, Any], optimizer: torch.optim.Optimiz
     for i, (saved_group, own_group) in enumerate(zip(saved_groups, own_groups)):
         ids, params = saved_group.get("params") if isinstance(saved_group, dict) else None, own_group["params"]
         _check(where, f"optimizers.{group}.param_groups[{i}].params", ids,
-               isinstance(ids, list) and len(ids) == len(params) and all(_is_int(i) for i in ids),
+               isinstance(ids, list) and len(ids) == len(params) and all(is_int(i) for i in ids),
                f"a list of {len(params)} parameter ids (ints)")
         for key, own in own_group.items():
             if key != "params" and key in saved_group:
@@ -422,7 +419,7 @@ def read_checkpoint_info(checkpoint_dir: str | Path) -> dict[str, Any]:
     _check(path, "data_source", source, source is None or isinstance(source, dict), "None or an object")
     config_path = folder / "training_config.json"
     epochs = read_json_object(config_path).get("num_epochs")
-    _check(config_path, "num_epochs", epochs, _is_int(epochs) and epochs > 0, "a positive int")
+    _check(config_path, "num_epochs", epochs, is_int(epochs) and epochs > 0, "a positive int")
     return {"model_name": state["model_name"], "epoch": trainer.epoch, "step_in_epoch": trainer.step_in_epoch,
             "global_step": trainer.global_step, "num_epochs": epochs, "data_source": source,
             "run_dir": str(folder.parent)}
