@@ -23,3 +23,8 @@ class UnsafeLoadError(CheckpointError):
 
 class TrainingError(GaekitError, RuntimeError):
     """Training cannot go on (for example the loss became NaN or infinite)."""
+
+
+class NonFiniteLossError(TrainingError):
+    """A training loss became NaN or infinite: the run diverged (the bench retries it with a smaller learning
+    rate)."""

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from gaekit.config import BaseConfig, check_count
-from gaekit.data.dataset import check_batch, check_codes
+from gaekit.data import check_batch, check_codes
 from gaekit.errors import CheckpointError, ConfigError
 from gaekit.models import _losses
 from gaekit.nn import EncoderOutput, MLPDecoder, MLPEncoder, as_encoder_output

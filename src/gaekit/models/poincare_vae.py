@@ -33,7 +33,7 @@ from typing import ClassVar, Literal
 import torch
 from torch import Tensor, nn
 
-from gaekit.data.dataset import check_batch
+from gaekit.data import check_batch
 from gaekit.errors import ConfigError
 from gaekit.models import _distributions as D
 from gaekit.models._manifold import ManifoldVAE
