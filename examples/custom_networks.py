@@ -64,8 +64,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     reloaded = AutoModel.load_from_folder(trainer.final_model_dir, encoder=ConvEncoder(6), decoder=ConvDecoder(6))
     x = test.as_float()
     test_mse = float(((reloaded.reconstruct(x) - x) ** 2).mean())
-    test_nll = float(-reloaded.log_likelihood(x, n_importance_samples=50).mean())
-    samples = GenerationPipeline(model=reloaded, sampler_config=GaussianMixtureSamplerConfig(n_components=10))(
+    test_nll = float(-reloaded.log_likelihood(x, num_importance_samples=50).mean())
+    samples = GenerationPipeline(model=reloaded, sampler_config=GaussianMixtureSamplerConfig(num_components=10))(
         num_samples=64, train_data=train, seed=0)
     grid = save_image_grid(samples, f"{args.output_dir}/gmm_samples.png", scale=8)
     print(f"test MSE per pixel {test_mse:.4f}, test NLL {test_nll:.2f} nats; samples in {grid}")

@@ -1,30 +1,42 @@
-"""Shared fixtures: real data (MNIST from ../shared/datasets or the user's data dir) and tiny models."""
+"""Shared fixtures: real data (MNIST from $GAEKIT_DATA_DIR or the user's data dir) and tiny models.
+
+gaekit looks for dataset files in ``$GAEKIT_DATA_DIR`` and the user data folder only. When GAEKIT_DATA_DIR is
+not set and our CI's shared data (``../shared/datasets`` next to the checkout) exists, it is set to that folder
+here, before gaekit is imported, so the tests that use real MNIST or CelebA, and the processes they start, find it.
+"""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import pytest
 import torch
 
-from gaekit.errors import DataError
-from gaekit.models import MODELS
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+if "GAEKIT_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
+    os.environ["GAEKIT_DATA_DIR"] = str(SHARED_DATA)
+
+from gaekit.errors import DataError  # noqa: E402
+from gaekit.models import create_model  # noqa: E402
 
 # Extra config fields some registered models need to build at test size; a model not listed
 # here is built with input_dim and latent_dim only.
 TINY_MODEL_KWARGS: dict[str, dict] = {
     # adversarial models: a small FactorVAE discriminator
     "FactorVAE": {"discriminator_hidden_dim": 16, "discriminator_num_layers": 2},
-    # importance-weighted family: small K (number_samples) and M (number_gradient_estimates)
-    "IWAE": {"number_samples": 3},
-    "MIWAE": {"number_samples": 2, "number_gradient_estimates": 2},
-    "CIWAE": {"number_samples": 3},
-    "PIWAE": {"number_samples": 2, "number_gradient_estimates": 2},
+    # importance-weighted family: small K (num_importance_samples) and M (num_gradient_estimates)
+    "IWAE": {"num_importance_samples": 3},
+    "MIWAE": {"num_importance_samples": 2, "num_gradient_estimates": 2},
+    "CIWAE": {"num_importance_samples": 3},
+    "PIWAE": {"num_importance_samples": 2, "num_gradient_estimates": 2},
     # VAE-objective variants: a 3-pixel MS-SSIM window gives two scales on 8x8 images
     "MSSSIM_VAE": {"window_size": 3},
     # priors and regularised autoencoders: a VampPrior with few pseudo-inputs
-    "VAMP": {"number_components": 4},
+    "VAMP": {"num_components": 4},
     # flow posteriors: both linear flow kinds; small MADEs
     "VAE_LinNF": {"flows": ("Planar", "Radial")},
-    "VAE_IAF": {"hidden_size": 16, "n_hidden_in_made": 2},
+    "VAE_IAF": {"hidden_size": 16, "num_made_hidden_layers": 2},
     # geometric and Hamiltonian models: a small metric network
     "RHVAE": {"metric_hidden_dim": 16},
     # discrete-latent models: a small codebook of 1-d codes (divides any latent_dim)
@@ -35,15 +47,14 @@ TINY_MODEL_KWARGS: dict[str, dict] = {
 
 def tiny_model(name: str, input_dim=(1, 8, 8), latent_dim: int = 3, seed: int = 0, **overrides):
     """A registered model at test size, seeded so two calls give identical weights."""
-    model_cls = MODELS.get(name)
     kwargs = {"input_dim": input_dim, "latent_dim": latent_dim, **TINY_MODEL_KWARGS.get(name, {}), **overrides}
     torch.manual_seed(seed)
-    return model_cls(model_cls.config_class(**kwargs))
+    return create_model(name, **kwargs)
 
 
 @pytest.fixture(scope="session")
 def mnist_dir():
-    """The MNIST folder, or a skip saying why (a clone without ../shared and no GAEKIT_DATA_DIR)."""
+    """The MNIST folder, or a skip saying why (no MNIST in $GAEKIT_DATA_DIR or the user data folder)."""
     from gaekit.data import find_data_dir
 
     try:

@@ -51,7 +51,7 @@ CONFIG_CALLS = [
     (NormalSamplerConfig, (), {"foo": 1}, r"'foo' for NormalSamplerConfig"),
     (EvaluationConfig, (), {"sed": 1}, r"'sed' for EvaluationConfig; accepted fields: .*seed"),
     (ModelSpec, (), {"label": "m"}, r"ModelSpec: missing a required argument: 'model'; accepted fields"),
-    (VAEConfig, ((4,), 3, "mse", "sigmoid", "extra"), {}, r"VAEConfig: too many positional arguments"),
+    (VAEConfig, ((4,), 3, "mse", "sigmoid", "mlp", {}, "extra"), {}, r"VAEConfig: too many positional arguments"),
     (VAEConfig, ((4,),), {"input_dim": (4,)}, r"multiple values for argument 'input_dim'"),
     (_LaterConfig, (), {"extr": 2}, r"'extr' for _LaterConfig; accepted fields: .*extra"),
 ]
@@ -154,7 +154,7 @@ def test_study_seeds_and_sample_seeds_are_checked(seed):
      r"VAE's default encoder with VAEConfig.input_dim=\(1, 1048576, 1048576\)"),
     (VQVAE, VQVAEConfig(input_dim=(1, 8, 8), latent_dim=4, num_embeddings=2**40),
      r"VQVAE with VQVAEConfig.num_embeddings=1099511627776"),
-    (VAMP, VAMPConfig(input_dim=(1, 8, 8), number_components=2**40), r"VAMP with VAMPConfig.number_components=\d+"),
+    (VAMP, VAMPConfig(input_dim=(1, 8, 8), num_components=2**40), r"VAMP with VAMPConfig.num_components=\d+"),
     (HRQVAE, HRQVAEConfig(input_dim=(1, 8, 8), latent_dim=4, num_levels=2**40),
      r"HRQVAE with HRQVAEConfig.num_levels=\d+"),
 ])
@@ -238,8 +238,9 @@ def test_helpers_accept_good_tensors_arrays_and_uint8():
 
 # -- 8. importance sampling arguments ---------------------------------------------------------------
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"n_importance_samples": 0}, "n_importance_samples=0"), ({"n_importance_samples": -2}, "n_importance_samples=-2"),
-    ({"n_importance_samples": 2.5}, "n_importance_samples=2.5"), ({"chunk_size": 0}, "chunk_size=0"),
+    ({"num_importance_samples": 0}, "num_importance_samples=0"),
+    ({"num_importance_samples": -2}, "num_importance_samples=-2"),
+    ({"num_importance_samples": 2.5}, "num_importance_samples=2.5"), ({"chunk_size": 0}, "chunk_size=0"),
 ])
 @pytest.mark.parametrize("model_name", ["VAE", "SVAE"])
 def test_log_likelihood_refuses_bad_sample_counts(model_name, kwargs, message):

@@ -44,7 +44,7 @@ def test_train_then_generate_then_resume(tmp_path, capsys):
     assert (tmp_path / "samples" / "samples.png").is_file()
 
     training = tmp_path / "t.json"
-    training.write_text(json.dumps({"num_epochs": 2, "steps_saving": 1, "show_progress": False,
+    training.write_text(json.dumps({"num_epochs": 2, "checkpoint_every_n_epochs": 1, "show_progress": False,
                                     "output_dir": str(tmp_path / "runs2")}))
     assert main(["train", "VAE", "--training-config", str(training)]) == 0
     (checkpoint,) = (tmp_path / "runs2").glob("VAE_training_*/checkpoint_epoch_1")
@@ -99,7 +99,7 @@ def test_generate_takes_any_registered_sampler_and_its_config(tmp_path, capsys):
     assert main(["train", "--model", "VAE", "--epochs", "1", "--output-dir", str(runs), "--no-progress"]) == 0
     (model_dir,) = runs.glob("VAE_training_*/final_model")
     config = tmp_path / "gmm.json"
-    config.write_text(json.dumps({"n_components": 3, "covariance_type": "diag"}))
+    config.write_text(json.dumps({"num_components": 3, "covariance_type": "diag"}))
     out = tmp_path / "samples"
     assert main(["generate", str(model_dir), "--sampler", "GaussianMixtureSampler", "--sampler-config", str(config),
                  "--num-samples", "5", "--output-dir", str(out)]) == 0
@@ -120,14 +120,14 @@ def test_every_registered_model_trains_from_the_command_line(name, tmp_path):
 def test_train_with_the_papers_resnet_then_resume_and_generate(tmp_path, mnist_dir):
     runs = tmp_path / "runs"
     training = tmp_path / "t.json"
-    training.write_text(json.dumps({"num_epochs": 2, "steps_saving": 1, "show_progress": False, "batch_size": 200,
-                                    "output_dir": str(runs)}))
+    training.write_text(json.dumps({"num_epochs": 2, "checkpoint_every_n_epochs": 1, "show_progress": False,
+                                    "batch_size": 200, "output_dir": str(runs)}))
     data = ["--dataset", "npz:" + str(_small_mnist_npz(tmp_path, mnist_dir))]
     assert main(["train", "--model", "VAE", "--net", "resnet", "--training-config", str(training), *data]) == 0
     (checkpoint,) = runs.glob("VAE_training_*/checkpoint_epoch_1")
     assert main(["train", "--resume", str(checkpoint), "--no-progress", *data]) == 0
     (model_dir,) = runs.glob("VAE_training_*/final_model")
-    assert json.loads((model_dir / "gaekit.json").read_text())["encoder_network"]["name"] == "resnet"
+    assert json.loads((model_dir / "config.json").read_text())["network"] == "resnet"
     assert main(["generate", str(model_dir), "--num-samples", "4", "--output-dir", str(tmp_path / "s")]) == 0
 
 
@@ -146,7 +146,7 @@ def _small_mnist_npz(tmp_path, mnist_dir):
 def test_generate_with_the_fitted_flow_and_two_stage_samplers(sampler, tmp_path, trained_digits_vae):
     config = tmp_path / "sampler.json"
     fields = {"num_epochs": 2, "show_progress": False, "batch_size": 64}
-    fields |= {"hidden_dims": [32, 32]} if sampler == "two_stage" else {"hidden_size": 16, "n_hidden_in_made": 1}
+    fields |= {"hidden_dims": [32, 32]} if sampler == "two_stage" else {"hidden_size": 16, "num_made_hidden_layers": 1}
     config.write_text(json.dumps(fields))
     out = tmp_path / "samples"
     assert main(["generate", str(trained_digits_vae), "--sampler", sampler, "--sampler-config", str(config),
@@ -174,7 +174,8 @@ def test_generate_with_the_model_specific_samplers(model, sampler, tmp_path):
     (model_dir,) = runs.glob(f"{model}_training_*/final_model")
     config = tmp_path / "sampler.json"
     config.write_text(json.dumps({"num_epochs": 1, "show_progress": False} if sampler == "PixelCNNSampler"
-                                 else {"mcmc_steps_nbr": 2, "n_lf": 2} if sampler == "RHVAESampler" else {}))
+                                 else {"num_mcmc_steps": 2, "num_leapfrog_steps": 2} if sampler == "RHVAESampler"
+                                 else {}))
     out = tmp_path / "samples"
     assert main(["generate", str(model_dir), "--sampler", sampler, "--sampler-config", str(config),
                  "--num-samples", "5", "--output-dir", str(out)]) == 0

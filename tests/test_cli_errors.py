@@ -55,8 +55,8 @@ def run_dir(tmp_path_factory, npz) -> Path:
     """A finished 2-epoch VAE run on ``npz`` with checkpoints after each epoch."""
     out = tmp_path_factory.mktemp("runs")
     config = out / "t.json"
-    config.write_text(json.dumps({"num_epochs": 2, "steps_saving": 1, "show_progress": False, "batch_size": 32,
-                                  "output_dir": str(out)}))
+    config.write_text(json.dumps({"num_epochs": 2, "checkpoint_every_n_epochs": 1, "show_progress": False,
+                                  "batch_size": 32, "output_dir": str(out)}))
     assert main(["train", "VAE", "--dataset", f"npz:{npz}", "--training-config", str(config)]) == 0
     (run,) = out.glob("VAE_training_*")
     return run
@@ -112,7 +112,7 @@ def test_resume_without_a_recorded_dataset_names_the_one_that_fits(tmp_path, cap
 
     model = VAE(VAEConfig(input_dim=(1, 28, 28), latent_dim=2))
     data = np.random.default_rng(0).random((8, 1, 28, 28), dtype=np.float32)
-    config = TrainerConfig(num_epochs=2, steps_saving=1, output_dir=str(tmp_path), show_progress=False)
+    config = TrainerConfig(num_epochs=2, checkpoint_every_n_epochs=1, output_dir=str(tmp_path), show_progress=False)
     Trainer(model, config, data).train()  # the Python API: no data source recorded
     (checkpoint,) = tmp_path.glob("VAE_training_*/checkpoint_epoch_1")
     err = fails(["train", "--resume", str(checkpoint)], capsys)
@@ -261,8 +261,8 @@ def test_the_installed_command_exits_2_without_a_traceback(tmp_path):
 def test_ctrl_c_is_one_line_with_the_checkpoint_and_a_resume_command_that_works(tmp_path, capsys):
     runs = tmp_path / "runs"
     config = tmp_path / "t.json"
-    config.write_text(json.dumps({"num_epochs": 4, "steps_saving": 1, "batch_size": 32, "show_progress": False,
-                                  "output_dir": str(runs)}))
+    config.write_text(json.dumps({"num_epochs": 4, "checkpoint_every_n_epochs": 1, "batch_size": 32,
+                                  "show_progress": False, "output_dir": str(runs)}))
     process = subprocess.Popen([GAEKIT, "train", "VAE", "--training-config", str(config)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120

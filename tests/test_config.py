@@ -122,3 +122,72 @@ def test_a_folder_or_binary_bytes_as_config_file_name_the_path(tmp_path):
     (tmp_path / "bin.json").write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(ConfigError, match=r"bin.json is not UTF-8 text \(byte 0\)"):
         VAEConfig.from_json(tmp_path / "bin.json")
+
+
+def test_pythae_spellings_are_aliases_of_the_fields():
+    from gaekit.models import HVAEConfig, IWAEConfig, RHVAEConfig
+    from gaekit.samplers import GaussianMixtureSamplerConfig, RHVAESamplerConfig
+
+    config = RHVAEConfig(input_dim=(4,), n_lf=5, n_fixed_point_iterations=2)
+    assert (config.num_leapfrog_steps, config.num_fixed_point_iterations) == (5, 2)
+    assert config.n_lf == 5  # read under the old name too
+    assert "n_lf" not in config.to_dict() and config.to_dict()["num_leapfrog_steps"] == 5
+    assert HVAEConfig.from_dict({"input_dim": [4], "n_lf": 2}).num_leapfrog_steps == 2
+    assert IWAEConfig(input_dim=(4,), number_samples=7) == IWAEConfig(input_dim=(4,), num_importance_samples=7)
+    assert GaussianMixtureSamplerConfig(n_components=3, n_init=2).to_dict()["num_components"] == 3
+    assert RHVAESamplerConfig(mcmc_steps_nbr=9).num_mcmc_steps == 9
+    assert TrainerConfig(steps_saving=2) == TrainerConfig(checkpoint_every_n_epochs=2)
+    with pytest.raises(ConfigError, match="'n_lf' is the old name of 'num_leapfrog_steps'; give only one"):
+        HVAEConfig(input_dim=(4,), n_lf=2, num_leapfrog_steps=3)
+    with pytest.raises(ConfigError, match=r"num_leapfrog_steps=0 is invalid.*\(old name: n_lf\)"):
+        HVAEConfig(input_dim=(4,), n_lf=0)
+
+
+def test_a_saved_config_with_old_spellings_loads(tmp_path):
+    from gaekit.models import VAE_IAFConfig
+
+    (tmp_path / "config.json").write_text(json.dumps(
+        {"name": "VAE_IAF", "input_dim": [4], "n_made_blocks": 3, "n_hidden_in_made": 1}))
+    config = VAE_IAFConfig.from_json(tmp_path / "config.json")
+    assert (config.num_made_blocks, config.num_made_hidden_layers) == (3, 1)
+    (tmp_path / "training_config.json").write_text(json.dumps({"name": "TrainerConfig", "steps_saving": 5}))
+    assert TrainerConfig.from_json(tmp_path / "training_config.json").checkpoint_every_n_epochs == 5
+
+
+def test_old_class_names_are_the_new_classes():
+    from gaekit.models import (
+        Adversarial_AE_Config,
+        Adversarial_AEConfig,
+        InfoVAE_MMD_Config,
+        InfoVAE_MMDConfig,
+        RAE_GP_Config,
+        RAE_GPConfig,
+        RAE_L2_Config,
+        RAE_L2Config,
+        VAE_IAF_Config,
+        VAE_IAFConfig,
+        VAE_LinNF_Config,
+        VAE_LinNFConfig,
+        WAE_MMD_Config,
+        WAE_MMDConfig,
+    )
+    from gaekit.models.wae_mmd import WAE_MMD_Config as from_module
+
+    assert WAE_MMD_Config is WAE_MMDConfig is from_module and RAE_L2_Config is RAE_L2Config
+    assert RAE_GP_Config is RAE_GPConfig and InfoVAE_MMD_Config is InfoVAE_MMDConfig
+    assert Adversarial_AE_Config is Adversarial_AEConfig
+    assert VAE_IAF_Config is VAE_IAFConfig and VAE_LinNF_Config is VAE_LinNFConfig
+
+
+def test_log_likelihood_takes_the_old_keyword_too():
+    import torch
+
+    from gaekit.models import VAE
+
+    model = VAE(VAEConfig(input_dim=(4,), latent_dim=2))
+    x = torch.rand(3, 4)
+    new = model.log_likelihood(x, num_importance_samples=4, generator=torch.Generator().manual_seed(0))
+    old = model.log_likelihood(x, n_importance_samples=4, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(new, old)
+    with pytest.raises(ConfigError, match="old name"):
+        model.log_likelihood(x, n_importance_samples=4, num_importance_samples=4)

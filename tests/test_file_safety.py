@@ -268,7 +268,7 @@ def test_the_pipeline_refuses_to_save_a_sampler_over_the_model_before_fitting(tm
     model = tiny_ae()
     model_dir = model.save(tmp_path / "m")
     before = snapshot(model_dir)
-    pipeline = GenerationPipeline(model=model, sampler_config=GaussianMixtureSamplerConfig(n_components=2))
+    pipeline = GenerationPipeline(model=model, sampler_config=GaussianMixtureSamplerConfig(num_components=2))
     with pytest.raises(CheckpointError, match="gaekit model folder"):
         pipeline(num_samples=2, train_data=torch.rand(20, 1, 8, 8), save_sampler_dir=model_dir)
     assert pipeline.sampler is None  # refused before fitting

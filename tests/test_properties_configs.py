@@ -164,3 +164,39 @@ def test_any_field_value_is_a_config_error_or_round_trips(cls):
 @pytest.mark.parametrize("cls", CONFIG_CLASSES, ids=lambda c: c.__name__)
 def test_any_field_value_is_a_config_error_or_round_trips_slow(cls):
     _property(cls, SLOW_EXAMPLES)()
+
+
+# -- names: one spelling per concept, the old spellings as aliases (docs/names.md) ----------------------------
+ALIASED = [c for c in CONFIG_CLASSES if c.all_aliases()]
+
+
+def test_no_field_uses_a_retired_spelling():
+    """Counts are ``num_*``: no field is spelled ``n_*``, ``number_*``, ``*_nbr`` or ``steps_saving`` any more."""
+    import re
+
+    bad = [f"{c.__name__}.{f.name}" for c in CONFIG_CLASSES for f in dataclasses.fields(c)
+           if re.search(r"^(n|number)_|_nbr$|^steps_saving$", f.name)]
+    assert not bad
+
+
+@pytest.mark.parametrize("cls", ALIASED, ids=lambda c: c.__name__)
+def test_an_old_spelling_is_the_same_field_everywhere(cls, tmp_path):
+    base = BASE_KWARGS.get(cls.__name__, {})
+    default = cls(**base)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    for old, new in cls.all_aliases().items():
+        assert new in fields and old not in fields, (old, new)
+        value = getattr(default, new)
+        by_old, by_new = cls(**base, **{old: value}), cls(**base, **{new: value})
+        assert by_old == by_new and getattr(by_old, old) == value
+        data = by_new.to_dict()
+        assert new in data and old not in data
+        old_data = {(old if k == new else k): v for k, v in data.items()}
+        assert cls.from_dict(old_data) == by_new
+        (tmp_path / "c.json").write_text(json.dumps(old_data))
+        assert cls.from_json(tmp_path / "c.json") == by_new
+        assert default.replace(**{old: value}) == by_new
+        with pytest.raises(ConfigError, match=f"'{old}' is the old name of '{new}'"):
+            cls(**base, **{old: value, new: value})
+        with pytest.raises(ConfigError, match=f"'{old}' is the old name of '{new}'"):
+            cls.from_dict({**data, old: value})

@@ -39,7 +39,7 @@ def accepts(name: str, shape: tuple[int, ...], latent_dim: int = 2) -> bool:
 
 @functools.cache
 def network_kinds(name: str, shape: tuple[int, ...]) -> tuple[str, ...]:
-    """``"default"`` plus the ``create_network`` kinds that build both networks of the model for ``shape``."""
+    """``"default"`` plus the ``network`` kinds that build both networks of the model for ``shape``."""
     kinds = ["default"]
     for kind in NETWORK_KINDS:
         try:
@@ -65,13 +65,8 @@ def setups(draw, name: str, paper_shapes: list[tuple[int, ...]]):
 
 
 def build(name: str, shape: tuple[int, ...], latent_dim: int, kind: str):
-    networks = {}
-    if kind != "default":
-        torch.manual_seed(1)
-        networks = {role: create_network(kind, dataset=shape, role=role, latent_dim=latent_dim, model=MODELS.get(name))
-                    for role in ("encoder", "decoder")}
-    model = tiny_model(name, input_dim=shape, latent_dim=latent_dim)
-    return type(model)(model.model_config, **networks) if networks else model
+    """The model with its config's ``network`` set to ``kind`` (or left at the default)."""
+    return tiny_model(name, input_dim=shape, latent_dim=latent_dim, **({} if kind == "default" else {"network": kind}))
 
 
 def check_round_trip(model, folder) -> None:

@@ -142,15 +142,15 @@ def test_saving_writes_no_pickle_and_replaces_atomically(saved):
 
 
 @pytest.mark.parametrize("net", ["conv", "convnet", "resnet"])
-def test_registered_networks_are_rebuilt_at_load_without_user_code(net, tmp_path):
-    from gaekit.nn import create_network
+def test_the_network_in_the_config_is_rebuilt_at_load_without_user_code(net, tmp_path):
+    from gaekit import create_model
 
-    config = VAEConfig(input_dim=(1, 28, 28), latent_dim=4)
     torch.manual_seed(0)
-    model = VAE(config, encoder=create_network(net, dataset="mnist", role="encoder", latent_dim=4, model=VAE),
-                decoder=create_network(net, dataset="mnist", role="decoder", latent_dim=4, model=VAE))
+    model = create_model("VAE", input_dim=(1, 28, 28), latent_dim=4, network=net)
     model.save(tmp_path / net)
+    assert json.loads((tmp_path / net / "config.json").read_text())["network"] == net
     loaded = AutoModel.load_from_folder(tmp_path / net)
+    assert type(loaded.encoder) is type(model.encoder) and not loaded.custom_networks
     x = torch.rand(2, 1, 28, 28)
     assert torch.equal(loaded.reconstruct(x), model.reconstruct(x))
 
@@ -262,7 +262,7 @@ def _fitted_sampler_dir(tmp_path):
 
     torch.manual_seed(0)
     model = VAE(VAEConfig(input_dim=(1, 8, 8), latent_dim=3))
-    sampler = GaussianMixtureSampler(model, GaussianMixtureSamplerConfig(n_components=2))
+    sampler = GaussianMixtureSampler(model, GaussianMixtureSamplerConfig(num_components=2))
     sampler.fit(torch.rand(20, 1, 8, 8))
     return model, sampler.save(tmp_path / "s")
 
@@ -283,7 +283,7 @@ def test_malformed_sampler_metadata_is_a_checkpoint_error(tmp_path, fields, name
         BaseSampler.load_from_folder(folder, model)
 
 
-@pytest.mark.parametrize("fields", [{"n_components": "2"}, {"n_components": 0}, {"bogus": True}])
+@pytest.mark.parametrize("fields", [{"num_components": "2"}, {"num_components": 0}, {"bogus": True}])
 def test_malformed_sampler_config_is_a_checkpoint_error(tmp_path, fields):
     from gaekit.samplers import BaseSampler
 
@@ -319,16 +319,13 @@ def test_a_config_that_does_not_fit_the_weights_is_refused_before_allocating(sav
 
 
 @pytest.mark.parametrize("hidden", [[HUGE, HUGE], [HUGE], [5000]])
-def test_a_network_spec_that_does_not_fit_the_weights_is_refused_before_allocating(tmp_path, hidden):
-    from gaekit.nn import create_network
-
+def test_network_options_that_do_not_fit_the_weights_are_refused_before_allocating(tmp_path, hidden):
     torch.manual_seed(0)
-    encoder = create_network("mlp", dataset=(1, 8, 8), role="encoder", latent_dim=3, model=VAE, hidden_dims=[16])
-    VAE(VAEConfig(input_dim=(1, 8, 8), latent_dim=3), encoder=encoder).save(tmp_path / "m")
+    VAE(VAEConfig(input_dim=(1, 8, 8), latent_dim=3, network_options={"hidden_dims": [16]})).save(tmp_path / "m")
     AutoModel.load_from_folder(tmp_path / "m")
-    meta = json.loads((tmp_path / "m" / "gaekit.json").read_text())
-    meta["encoder_network"]["hidden_dims"] = hidden
-    (tmp_path / "m" / "gaekit.json").write_text(json.dumps(meta))
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    config["network_options"]["hidden_dims"] = hidden
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
     expected = r"wrong shape \['encoder\.body" if hidden == [5000] else "meta device|would need"
     with pytest.raises(CheckpointError, match=expected):
         AutoModel.load_from_folder(tmp_path / "m")
@@ -427,7 +424,7 @@ def test_a_network_that_is_not_a_module_is_refused_when_loading(saved):
 def test_a_vae_with_a_deterministic_encoder_names_the_encoder():
     from gaekit.nn import create_network
 
-    encoder = create_network("mlp", dataset=(1, 8, 8), role="encoder", latent_dim=3, model="AE")
+    encoder = create_network("mlp", dataset=(1, 8, 8), role="encoder", latent_dim=3, model=AE)
     model = VAE(VAEConfig(input_dim=(1, 8, 8), latent_dim=3), encoder=encoder)
     with pytest.raises(ConfigError, match="encoder .* returned no log_covariance"):
         model(torch.rand(4, 1, 8, 8))

@@ -3,6 +3,7 @@
 The main entry points are re-exported lazily (importing ``gaekit`` does not import
 scikit-learn or the trainer until they are used)::
 
+    from gaekit import create_model              # any model from its name or config
     from gaekit.models import VAE, VAEConfig, AutoModel
     from gaekit.trainers import BaseTrainerConfig
     from gaekit.pipelines import TrainingPipeline, GenerationPipeline
@@ -16,6 +17,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "AutoModel": "gaekit.models",
+    "create_model": "gaekit.models",
     "TrainingPipeline": "gaekit.pipelines",
     "GenerationPipeline": "gaekit.pipelines",
     "Trainer": "gaekit.trainers",

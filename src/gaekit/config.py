@@ -7,6 +7,9 @@ each class's ``_check``. Errors are ``ConfigError`` naming the field, the bad va
 what is allowed; unknown keys in a JSON file, and unknown or missing keyword arguments in Python,
 are refused with the list of accepted fields. NaN and infinities are refused in every field (a
 config is always writable as strict JSON), and so are seeds outside ``[0, 2**63)``.
+A class's ``aliases`` map other spellings of a field (Pythae's, or gaekit's before the renames of
+docs/names.md) to the field: they are accepted as keywords, in ``from_dict``/``from_json`` and ``replace``,
+and read as attributes; ``to_dict`` writes the field's own name; giving both spellings is a ``ConfigError``.
 """
 
 from __future__ import annotations
@@ -43,6 +46,25 @@ def check_count(value: Any, where: str, minimum: int = 1) -> int:
         allowed = "a positive int" if minimum == 1 else f"an int >= {minimum}"
         raise ConfigError(f"{where}={value!r} is invalid: expected {allowed}")
     return int(value)
+
+
+def keyword_aliases(**aliases: str) -> Any:
+    """Decorator: the function also accepts each keyword ``old=`` of ``aliases`` (``old="new"``) as ``new=``;
+    both given is a ``ConfigError``. The function-argument counterpart of a config's ``aliases``."""
+
+    def decorate(fn: Any) -> Any:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for old in aliases.keys() & kwargs.keys():
+                if aliases[old] in kwargs:
+                    raise ConfigError(f"{fn.__name__}: {old!r} is the old name of {aliases[old]!r}; give only one "
+                                      "of them")
+                kwargs[aliases[old]] = kwargs.pop(old)
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def _is_seed_field(name: str) -> bool:
@@ -89,6 +111,7 @@ def _checked_init(init: Any) -> Any:
 
     @functools.wraps(init)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs = type(self).resolve_aliases(kwargs)
         try:
             init(self, *args, **kwargs)
         except TypeError:
@@ -198,6 +221,15 @@ def _type_hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+@functools.cache
+def _all_aliases(cls: type) -> dict[str, str]:
+    """Old spelling -> field name, merged from ``aliases`` along the MRO (a subclass's entries win)."""
+    out: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        out.update(klass.__dict__.get("aliases", {}))
+    return out
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
@@ -212,12 +244,14 @@ def _jsonable(value: Any) -> Any:
 class BaseConfig:
     """Base of all gaekit configs.
 
-    Subclasses are dataclasses; they set the class attribute ``name`` (the registry key,
-    written to and checked against the ``"name"`` entry of the JSON file) and add range
-    checks in ``_check``, using ``self._require``.
+    Subclasses are dataclasses with range checks in ``_check`` (using ``self._require``). The class
+    attribute ``name`` is written to and checked against the ``"name"`` entry of the JSON file; for the
+    config of a registered model or sampler it is the registry key (``Registry.register`` reads it there).
+    ``aliases`` maps old spellings of fields to the fields (merged along the class's bases).
     """
 
     name: ClassVar[str] = "BaseConfig"
+    aliases: ClassVar[dict[str, str]] = {}
 
     def __new__(cls, *args: Any, **kwargs: Any):
         # the dataclass decorator writes ``__init__`` after class creation (and again when a subclass is
@@ -229,6 +263,35 @@ class BaseConfig:
     def __post_init__(self) -> None:
         self.validate()
 
+    # -- old spellings -----------------------------------------------------------------
+    @classmethod
+    def all_aliases(cls) -> dict[str, str]:
+        """Every old spelling -> field name, from ``aliases`` of the class and its bases."""
+        return _all_aliases(cls)
+
+    @classmethod
+    def resolve_aliases(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` with old spellings replaced by the field names; both spellings given is a ``ConfigError``."""
+        aliases = _all_aliases(cls)
+        if not aliases.keys() & data.keys():
+            return data
+        out = dict(data)
+        for old in aliases.keys() & data.keys():
+            new = aliases[old]
+            if new in data:
+                raise ConfigError(f"{cls.__name__}: {old!r} is the old name of {new!r}; give only one of them")
+            out[new] = out.pop(old)
+        return out
+
+    def __getattr__(self, attr: str) -> Any:  # only reached when ``attr`` is not a field or attribute
+        new = _all_aliases(type(self)).get(attr)
+        if new is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
+        return getattr(self, new)
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        object.__setattr__(self, _all_aliases(type(self)).get(attr, attr), value)
+
     # -- validation -------------------------------------------------------------------
     def validate(self) -> None:
         """Type-check every field (coercing JSON lists to tuples, ints to floats) and run range checks."""
@@ -236,10 +299,13 @@ class BaseConfig:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             where = f"{type(self).__name__}.{f.name}"
-            coerced = _coerce(value, hints[f.name], where)
-            _check_finite(coerced, where)
-            if _is_seed_field(f.name):
-                _check_seeds(coerced, where)
+            try:
+                coerced = _coerce(value, hints[f.name], where)
+                _check_finite(coerced, where)
+                if _is_seed_field(f.name):
+                    _check_seeds(coerced, where)
+            except ConfigError as err:
+                raise ConfigError(f"{err}{self._old_names(f.name)}") from None
             object.__setattr__(self, f.name, coerced)
         self._check()
 
@@ -250,7 +316,14 @@ class BaseConfig:
         """Raise ``ConfigError`` naming ``field``, its value and ``allowed`` unless ``ok``."""
         if not ok:
             value = getattr(self, field)
-            raise ConfigError(f"{type(self).__name__}.{field}={value!r} is invalid: expected {allowed}")
+            raise ConfigError(f"{type(self).__name__}.{field}={value!r} is invalid: expected {allowed}"
+                              f"{self._old_names(field)}")
+
+    @classmethod
+    def _old_names(cls, field: str) -> str:
+        """`` (old name: n_lf)`` for a field with aliases, so that an error names the spelling the user gave."""
+        old = [k for k, v in _all_aliases(cls).items() if v == field]
+        return f" (old name: {', '.join(old)})" if old else ""
 
     def _require_positive(self, *names: str, allow_zero: bool = False) -> None:
         for field in names:
@@ -280,6 +353,7 @@ class BaseConfig:
         name = data.pop("name", None)
         if name is not None and name != cls.name:
             raise ConfigError(f"this is a config for {name!r}, not for {cls.name!r} ({cls.__name__})")
+        data = cls.resolve_aliases(data)
         accepted = cls.accepted_keys()
         unknown = sorted(set(data) - set(accepted))
         if unknown:
@@ -304,6 +378,7 @@ class BaseConfig:
 
     def replace(self, **changes: Any):
         """A validated copy with ``changes`` applied."""
+        changes = self.resolve_aliases(changes)
         unknown = sorted(set(changes) - set(self.accepted_keys()))
         if unknown:
             raise ConfigError(

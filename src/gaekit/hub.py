@@ -3,9 +3,11 @@
 ``push_to_hub`` writes the standard saved-model folder (``BaseAE.save``: ``config.json``,
 ``model.safetensors``, ``gaekit.json``, ``training_config.json`` when given), a generated
 ``README.md`` card and, for image models, a ``samples.png`` grid, and uploads it with
-``huggingface_hub``'s ``create_repo`` and ``upload_folder``. ``from_hub`` fetches a repository
-with ``snapshot_download`` and loads it with ``AutoModel.load_from_folder``, which refuses
-pickles. The ``repo_id`` is passed to the Hub unchanged, organisation namespace included.
+``huggingface_hub``'s ``create_repo`` and ``upload_folder``. ``download_model_folder`` fetches a
+repository with ``snapshot_download``; ``AutoModel.from_hub`` loads it with ``AutoModel.load_from_folder``,
+which refuses pickles. This module knows models only through their public methods (it sits beside
+``gaekit.models.base``, which imports it for ``push_to_hub``). The ``repo_id`` is passed to the Hub
+unchanged, organisation namespace included.
 """
 
 from __future__ import annotations
@@ -22,8 +24,6 @@ from gaekit._extras import require_extra
 from gaekit.errors import CheckpointError, ConfigError
 
 if TYPE_CHECKING:
-    from torch import nn
-
     from gaekit.config import BaseConfig
     from gaekit.models.base import BaseAE
 
@@ -70,28 +70,24 @@ def push_to_hub(model: BaseAE, repo_id: str, token: str | None = None, private: 
     return str(info.commit_url)
 
 
-def from_hub(repo_id: str, revision: str | None = None, *, token: str | None = None,
-             cache_dir: str | Path | None = None, encoder: nn.Module | None = None,
-             decoder: nn.Module | None = None, **networks: nn.Module | None) -> BaseAE:
-    """Download a model pushed with ``push_to_hub`` (``snapshot_download``) and load it.
+def download_model_folder(repo_id: str, revision: str | None = None, *, token: str | None = None,
+                          cache_dir: str | Path | None = None) -> Path:
+    """Download a repository pushed with ``push_to_hub`` (``snapshot_download``); return its local folder.
 
-    ``revision`` is a branch, tag or commit (default ``main``); ``cache_dir`` the Hub cache
-    (default ``HF_HUB_CACHE``). Custom networks the model was saved with are given again, as for
-    ``AutoModel.load_from_folder``. With ``HF_HUB_OFFLINE=1`` the cached snapshot is used.
+    ``revision`` is a branch, tag or commit (default ``main``); ``cache_dir`` the Hub cache (default
+    ``HF_HUB_CACHE``). With ``HF_HUB_OFFLINE=1`` the cached snapshot is used. ``AutoModel.from_hub`` loads
+    the folder.
     """
-    from gaekit.models.base import BaseAE
-
     _check_repo_id(repo_id)
     hub = require_extra("huggingface_hub", "hub", "from_hub")
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
     try:
-        folder = hub.snapshot_download(repo_id, revision=revision, token=token,
-                                       cache_dir=str(cache_dir) if cache_dir is not None else None)
+        return Path(hub.snapshot_download(repo_id, revision=revision, token=token,
+                                          cache_dir=str(cache_dir) if cache_dir is not None else None))
     except (HfHubHTTPError, LocalEntryNotFoundError) as err:
         raise CheckpointError(f"cannot get {repo_id!r} (revision {revision or 'main'}) from the Hugging Face Hub: "
                               f"{type(err).__name__}: {err}") from None
-    return BaseAE.load_from_folder(folder, encoder=encoder, decoder=decoder, **networks)
 
 
 def _write_samples(model: BaseAE, path: Path, n: int = 16) -> bool:
@@ -139,8 +135,7 @@ def model_card(model: BaseAE, repo_id: str, training_config: BaseConfig | None =
     """The ``README.md`` of a pushed model: model, paper, config table, training summary, samples, usage."""
     name = model.model_config.name
     config = model.model_config.to_dict()
-    custom = sorted(model.custom_networks - {p for p in model.network_names()
-                                             if getattr(getattr(model, p), "network_spec", None)})
+    custom = sorted(model.custom_networks)
     usage_args = "".join(f", {p}=My{p.capitalize()}()" for p in custom)
     lines = [
         "---", "library_name: gaekit", f"tags:\n- gaekit\n- autoencoder\n- {name}", "---", "",

@@ -44,17 +44,18 @@ PYTHON_CONFIGS = [
     ("model-beta-negative", "models.BetaVAEConfig", {**TINY, "beta": -1.0}, "beta"),
     ("model-beta-nan", "models.BetaVAEConfig", {**TINY, "beta": math.nan}, "beta"),
     ("model-beta-inf", "models.BetaVAEConfig", {**TINY, "beta": math.inf}, "beta"),
-    ("model-iwae-zero-samples", "models.IWAEConfig", {**TINY, "number_samples": 0}, "number_samples"),
+    ("model-iwae-zero-samples", "models.IWAEConfig", {**TINY, "num_importance_samples": 0},
+     "num_importance_samples"),
     ("model-vq-one-embedding", "models.VQVAEConfig", {**TINY, "num_embeddings": 1}, "num_embeddings"),
     ("model-vq-decay-above-one", "models.VQVAEConfig", {**TINY, "embedding_dim": 1, "decay": 1.5}, "decay"),
     ("model-vq-embedding-not-dividing", "models.VQVAEConfig", {**TINY, "embedding_dim": 2}, "latent_dim"),
     ("model-linnf-unknown-flow", "models.VAE_LinNFConfig", {**TINY, "flows": ("Planar", "Bogus")}, "flows"),
     ("model-poincare-zero-curvature", "models.PoincareVAEConfig", {**TINY, "curvature": 0.0}, "curvature"),
-    ("model-hvae-zero-leapfrog", "models.HVAEConfig", {**TINY, "n_lf": 0}, "n_lf"),
+    ("model-hvae-zero-leapfrog", "models.HVAEConfig", {**TINY, "num_leapfrog_steps": 0}, "num_leapfrog_steps"),
     ("model-hvae-negative-step", "models.HVAEConfig", {**TINY, "eps_lf": -0.1}, "eps_lf"),
-    ("model-vamp-zero-components", "models.VAMPConfig", {**TINY, "number_components": 0}, "number_components"),
-    ("model-infovae-alpha-above-one", "models.InfoVAE_MMD_Config", {**TINY, "alpha": 2.0}, "alpha"),
-    ("sampler-gmm-zero-components", "samplers.GaussianMixtureSamplerConfig", {"n_components": 0}, "n_components"),
+    ("model-vamp-zero-components", "models.VAMPConfig", {**TINY, "num_components": 0}, "num_components"),
+    ("model-infovae-alpha-above-one", "models.InfoVAE_MMDConfig", {**TINY, "alpha": 2.0}, "alpha"),
+    ("sampler-gmm-zero-components", "samplers.GaussianMixtureSamplerConfig", {"num_components": 0}, "num_components"),
     ("sampler-gmm-covariance-unknown", "samplers.GaussianMixtureSamplerConfig", {"covariance_type": "round"},
      "covariance_type"),
     ("sampler-gmm-negative-reg", "samplers.GaussianMixtureSamplerConfig", {"reg_covar": -1.0}, "reg_covar"),
@@ -68,7 +69,7 @@ PYTHON_CONFIGS = [
     ("sampler-maf-huge-seed", "samplers.MAFSamplerConfig", {"seed": 2**70}, "seed"),
     ("sampler-two-stage-zero-latent", "samplers.TwoStageVAESamplerConfig", {"second_stage_latent_dim": 0},
      "second_stage_latent_dim"),
-    ("sampler-rhvae-zero-mcmc", "samplers.RHVAESamplerConfig", {"mcmc_steps_nbr": 0}, "mcmc_steps_nbr"),
+    ("sampler-rhvae-zero-mcmc", "samplers.RHVAESamplerConfig", {"num_mcmc_steps": 0}, "num_mcmc_steps"),
     ("trainer-zero-epochs", "trainers.TrainerConfig", {"num_epochs": 0}, "num_epochs"),
     ("trainer-zero-batch", "trainers.TrainerConfig", {"batch_size": 0}, "batch_size"),
     ("trainer-zero-lr", "trainers.TrainerConfig", {"learning_rate": 0.0}, "learning_rate"),
@@ -99,7 +100,8 @@ PYTHON_CONFIGS = [
     ("trainer-group-override-unknown-key", "trainers.TrainerConfig",
      {"group_overrides": {"model": {"momentum": 0.9}}}, "momentum"),
     ("trainer-zero-eval-batch", "trainers.TrainerConfig", {"eval_batch_size": 0}, "eval_batch_size"),
-    ("trainer-zero-steps-saving", "trainers.TrainerConfig", {"steps_saving": 0}, "steps_saving"),
+    ("trainer-zero-steps-saving", "trainers.TrainerConfig", {"checkpoint_every_n_epochs": 0},
+     "checkpoint_every_n_epochs"),
     ("trainer-zero-log-every", "trainers.TrainerConfig", {"log_every_n_steps": 0}, "log_every_n_steps"),
     ("trainer-zero-patience", "trainers.TrainerConfig", {"early_stopping_patience": 0}, "early_stopping_patience"),
     ("trainer-distributed-unknown", "trainers.TrainerConfig", {"distributed": "yes"}, "distributed"),
@@ -208,7 +210,8 @@ JSON_FILES = [
     ("model-json-beta-infinity", "models.BetaVAEConfig", '{"input_dim": [1, 8, 8], "beta": Infinity}', "beta"),
     ("sampler-json-list", "samplers.GaussianMixtureSamplerConfig", "[]", "bad.json"),
     ("sampler-json-unknown-key", "samplers.GaussianMixtureSamplerConfig", '{"components": 3}', "components"),
-    ("sampler-json-zero-components", "samplers.GaussianMixtureSamplerConfig", '{"n_components": 0}', "n_components"),
+    ("sampler-json-zero-components", "samplers.GaussianMixtureSamplerConfig", '{"num_components": 0}',
+     "num_components"),
     ("trainer-json-list", "trainers.TrainerConfig", '["num_epochs", 1]', "bad.json"),
     ("trainer-json-unknown-key", "trainers.TrainerConfig", '{"epochs": 3}', "epochs"),
     ("trainer-json-seed-huge", "trainers.TrainerConfig", '{"seed": 1180591620717411303424}', "seed"),
@@ -382,10 +385,10 @@ def _(tmp, fx):
 def _(tmp, fx):
     import torch
 
-    from gaekit.models import VAE, VAEConfig
+    from gaekit.models import AE, VAE, VAEConfig
     from gaekit.nn import create_network
 
-    encoder = create_network("mlp", dataset=(1, 8, 8), role="encoder", latent_dim=3, model="AE")
+    encoder = create_network("mlp", dataset=(1, 8, 8), role="encoder", latent_dim=3, model=AE)
     return lambda: VAE(VAEConfig(**TINY), encoder=encoder)(torch.rand(4, 1, 8, 8))
 
 

@@ -397,7 +397,7 @@ def _(tmp, fx):
 def _(tmp, fx):
     from gaekit.samplers import GaussianMixtureSampler, GaussianMixtureSamplerConfig
 
-    sampler = GaussianMixtureSampler(fx.model(), GaussianMixtureSamplerConfig(n_components=2, n_init=1))
+    sampler = GaussianMixtureSampler(fx.model(), GaussianMixtureSamplerConfig(num_components=2, num_init=1))
     return lambda: sampler.fit(_loader(late_shape=(1, 9, 9)))
 
 

@@ -205,11 +205,11 @@ def _(tmp, fx):
 @CASES.add("model-folder-unfitting-encoder", "model-folder", "load_from_folder with an encoder of other shapes",
            CheckpointError, "encoder")
 def _(tmp, fx):
-    from gaekit.models import AutoModel
+    from gaekit.models import VAE, AutoModel
     from gaekit.nn import create_network
 
     folder = fx.copy("model", tmp / "model")
-    encoder = create_network("mlp", dataset=(1, 8, 8), role="encoder", latent_dim=3, model="VAE", hidden_dims=[7])
+    encoder = create_network("mlp", dataset=(1, 8, 8), role="encoder", latent_dim=3, model=VAE, hidden_dims=[7])
     return lambda: AutoModel.load_from_folder(folder, encoder=encoder)
 
 
@@ -301,8 +301,8 @@ SAMPLER_FOLDERS = [
      "sampler_config.json"),
     ("config-unknown-key", "sampler_config.json has an unknown key",
      lambda f: edit_json(f / "sampler_config.json", _setitem("components", 3)), "components"),
-    ("config-zero-components", "sampler_config.json n_components 0",
-     lambda f: edit_json(f / "sampler_config.json", _setitem("n_components", 0)), "n_components"),
+    ("config-zero-components", "sampler_config.json num_components 0",
+     lambda f: edit_json(f / "sampler_config.json", _setitem("num_components", 0)), "num_components"),
     ("meta-unknown-sampler", "gaekit.json sampler_name 'MagicSampler'",
      _sampler_meta(_setitem("sampler_name", "MagicSampler")), "MagicSampler"),
     ("meta-sampler-name-list", "gaekit.json sampler_name is a list", _sampler_meta(_setitem("sampler_name", ["x"])),

@@ -15,7 +15,7 @@ CASES = CaseList()
 def _gmm(fx, **fields):
     from gaekit.samplers import GaussianMixtureSampler, GaussianMixtureSamplerConfig
 
-    config = {"n_components": 2, "n_init": 1, "max_iter": 20, **fields}
+    config = {"num_components": 2, "num_init": 1, "max_iter": 20, **fields}
     return GaussianMixtureSampler(fx.model(), GaussianMixtureSamplerConfig(**config))
 
 
@@ -47,7 +47,7 @@ def _pipeline(fx, config=None):
 def _gmm_config(**fields):
     from gaekit.samplers import GaussianMixtureSamplerConfig
 
-    return GaussianMixtureSamplerConfig(**{"n_components": 2, "n_init": 1, "max_iter": 20, **fields})
+    return GaussianMixtureSamplerConfig(**{"num_components": 2, "num_init": 1, "max_iter": 20, **fields})
 
 
 # (id, description, make(fx) -> thunk, expected, the argument the message must name)
@@ -85,7 +85,7 @@ SAMPLING = [
     ("gmm-fit-nan", "GaussianMixtureSampler.fit on data with NaN",
      lambda fx: (lambda s=_gmm(fx), x=fx.x(): (x.__setitem__((0, 0, 0, 0), np.nan), s.fit(x))), DataError, "NaN"),
     ("gmm-fit-fewer-samples-than-components", "a 10-component GMM fitted on 4 samples",
-     lambda fx: (lambda s=_gmm(fx, n_components=10): s.fit(fx.x(4))), (ConfigError, DataError), "n_components"),
+     lambda fx: (lambda s=_gmm(fx, num_components=10): s.fit(fx.x(4))), (ConfigError, DataError), "num_components"),
     ("gmm-fit-batch-zero", "GaussianMixtureSampler.fit(batch_size=0)",
      lambda fx: (lambda s=_gmm(fx): s.fit(fx.x(), batch_size=0)), ConfigError, "batch_size"),
     ("fitted-sample-seed-huge", "a fitted GMM sampled with seed=2**64",
@@ -209,13 +209,13 @@ EVALUATION = [
      ConfigError, "config"),
     ("log-likelihood-zero", "model.log_likelihood(x, 0)",
      lambda fx: (lambda m=fx.model(), x=torch.as_tensor(fx.x(4)): m.log_likelihood(x, 0)), ConfigError,
-     "n_importance_samples"),
+     "num_importance_samples"),
     ("log-likelihood-negative", "model.log_likelihood(x, -3)",
      lambda fx: (lambda m=fx.model(), x=torch.as_tensor(fx.x(4)): m.log_likelihood(x, -3)), ConfigError,
-     "n_importance_samples"),
+     "num_importance_samples"),
     ("log-likelihood-float", "model.log_likelihood(x, 2.5)",
      lambda fx: (lambda m=fx.model(), x=torch.as_tensor(fx.x(4)): m.log_likelihood(x, 2.5)), ConfigError,
-     "n_importance_samples"),
+     "num_importance_samples"),
     ("log-likelihood-chunk-zero", "model.log_likelihood(x, 5, chunk_size=0)",
      lambda fx: (lambda m=fx.model(), x=torch.as_tensor(fx.x(4)): m.log_likelihood(x, 5, chunk_size=0)),
      ConfigError, "chunk_size"),

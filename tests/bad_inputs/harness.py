@@ -113,10 +113,10 @@ def build_fixtures(root: Path) -> Fixtures:
     train, val = load_digits("train").subset(slice(0, 64)), load_digits("validation").subset(slice(0, 32))
     model = tiny_model("VAE", reconstruction_loss="bce")
     config = TrainerConfig(output_dir=str(root / "runs"), num_epochs=2, batch_size=32, learning_rate=1e-3,
-                           steps_saving=1, show_progress=False, device="cpu")
+                           checkpoint_every_n_epochs=1, show_progress=False, device="cpu")
     trainer = Trainer(model, config, train, val)
     trainer.train()
-    sampler = GaussianMixtureSampler(model, GaussianMixtureSamplerConfig(n_components=2, n_init=1, max_iter=20))
+    sampler = GaussianMixtureSampler(model, GaussianMixtureSamplerConfig(num_components=2, num_init=1, max_iter=20))
     sampler.fit(train)
     sampler.save(root / "gmm_sampler")
     test = load_digits("test").subset(slice(0, 32))

@@ -32,7 +32,7 @@ def _minimal(**changes):
     ({"networks": ["transformer"]}, "registered network names"),
     ({"tasks": ["reconstruction", "dance"]}, "a selection of"),
     ({"samplers": ["normal", "magic"]}, "unknown sampler 'magic'"),
-    ({"sampler_settings": {"gmm": {"n_components": 0}}}, "n_components"),
+    ({"sampler_settings": {"gmm": {"num_components": 0}}}, "num_components"),
     ({"models": [{"label": "VAMP", "model": "VAMP", "sampler_overrides": {"maf": "vamp"}}]}, "sampler_overrides"),
     ({"training": {"overrides": {"celeba": {"num_epochs": 5}}}}, "overrides only for the study's datasets"),
     ({"training": {"overrides": {"mnist": {"epochs": 5}}}}, "unknown field(s) epochs"),
@@ -80,7 +80,7 @@ def test_dataset_overrides_apply_only_to_their_dataset():
     assert (training.for_dataset("celeba").num_epochs, training.for_dataset("celeba").learning_rate) == (50, 1e-3)
     config = training.trainer_config("celeba", 1e-3, 7, "out")
     assert config.scheduler == "ReduceLROnPlateau" and config.scheduler_params == {"factor": 0.5, "patience": 10}
-    assert (config.batch_size, config.optimizer, config.steps_saving) == (100, "Adam", 1)
+    assert (config.batch_size, config.optimizer, config.checkpoint_every_n_epochs) == (100, "Adam", 1)
 
 
 def _grid(label, field):
@@ -101,7 +101,7 @@ def test_grids_match_the_papers_tables():
         assert _grid(label, "lbd") == [10, 10, 10, 1e-2, 1e-1, 10, 100, 100, 10, 10]
         assert PAPER_GRIDS[label]["fields"]["kernel_choice"] == kernel
     # Table 8 (VAMP): the fourth value printed as 500 is kept; VAMP samples from its own prior
-    assert _grid("VAMP", "number_components")[3] == 500
+    assert _grid("VAMP", "num_components")[3] == 500
     assert PAPER_GRIDS["VAMP"]["sampler_overrides"] == {"normal": "vamp"}
     # Table 18 (VAEGAN): alpha weighs the reconstruction, so adversarial_loss_scale = 1 - alpha
     assert _grid("VAEGAN", "adversarial_loss_scale") == pytest.approx([0.7, 0.5, 0.3, 0.2, 0.2, 0.2, 0.1, 0.1,
@@ -143,7 +143,7 @@ def test_samplers_per_model_follow_overrides():
     spec = paper()
     assert spec.samplers_for("VAMP") == ["vamp", "gmm", "maf", "two_stage"]
     assert spec.samplers_for("AE") == ["normal", "gmm", "maf", "two_stage"]
-    assert spec.sampler_config("gmm").n_components == 10
+    assert spec.sampler_config("gmm").num_components == 10
     with pytest.raises(ConfigError, match="unknown model label 'GPT'"):
         spec.model("GPT")
     assert isinstance(spec.models[0], ModelSpec)

@@ -13,12 +13,12 @@ from gaekit.data import (
     LoaderAdapter,
     TorchDatasetAdapter,
     as_dataset,
+    check_batch,
     iterate_batches,
     num_batches,
     validate_data,
 )
-from gaekit.data import dataset as dataset_mod
-from gaekit.data.dataset import check_batch
+from gaekit.data import validation as validation_mod
 from gaekit.errors import ConfigError, DataError
 
 
@@ -373,7 +373,7 @@ def test_validate_shape_different_size_no_reshape_hint():
 
 
 def test_validate_nan_and_inf_counts_and_first_sample(monkeypatch):
-    monkeypatch.setattr(dataset_mod, "_SCAN_CHUNK_ELEMENTS", 8)  # force many chunks
+    monkeypatch.setattr(validation_mod, "_SCAN_CHUNK_ELEMENTS", 8)  # force many chunks
     data = np.random.default_rng(0).random((20, 4)).astype(np.float32)
     data[13, 1] = np.nan
     data[13, 2] = np.nan
@@ -413,7 +413,7 @@ def test_check_batch_converts_and_checks_one_batch():
 
 
 def test_validate_chunked_range_over_chunks(monkeypatch):
-    monkeypatch.setattr(dataset_mod, "_SCAN_CHUNK_ELEMENTS", 6)
+    monkeypatch.setattr(validation_mod, "_SCAN_CHUNK_ELEMENTS", 6)
     data = np.full((10, 3), 0.5, dtype=np.float32)
     data[8, 2] = 1.75
     data[1, 0] = 0.0

@@ -1,6 +1,6 @@
 """CIFAR-10 python batches (restricted unpickling, md5, tar.gz, splits) and image folders / CelebA
 (Pillow decoding, centre crop, partition and checksum files), on files the tests write and on the
-real CelebA sample in ../shared/datasets/celeba-sample."""
+real CelebA sample (``celeba-sample`` in $GAEKIT_DATA_DIR, which tests/conftest.py points at the shared data)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ OFFICIAL_TAR_MD5 = "c58f30108f718f92721af3b95e74349a"
 
 @pytest.fixture
 def isolated(tmp_path, monkeypatch):
-    """No dataset reachable through the environment, the user's cache or ../shared."""
+    """No dataset reachable through the environment or the user's cache."""
     home = tmp_path / "nowhere"
     (home / "cwd").mkdir(parents=True)
     monkeypatch.delenv("GAEKIT_DATA_DIR", raising=False)

@@ -19,6 +19,7 @@ import torch
 from gaekit.data import (
     DATASETS,
     ArrayDataset,
+    digits,
     download_mnist,
     find_data_dir,
     load_dataset,
@@ -26,12 +27,12 @@ from gaekit.data import (
     load_fashion_mnist,
     load_mnist,
     load_npz,
+    lookup,
+    mnist,
     read_idx,
-    sources,
 )
 from gaekit.errors import ConfigError, DataError
 
-SHARED_MNIST = Path("../shared/datasets/mnist")
 STEMS = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -77,14 +78,20 @@ def write_mnist_like(
     return {"md5": sums, **arrays}
 
 
+def _clear_caches() -> None:
+    """Forget the checksums, decoded IDX arrays and digits cached in-process."""
+    for module in (lookup, mnist, digits):
+        module._clear_cache()
+
+
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path):
     """No GAEKIT_DATA_DIR, a private user cache dir, fresh in-process caches."""
     monkeypatch.delenv("GAEKIT_DATA_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    sources._clear_caches()
+    _clear_caches()
     yield tmp_path
-    sources._clear_caches()
+    _clear_caches()
 
 
 # ---------------------------------------------------------------------- IDX
@@ -129,7 +136,7 @@ def test_checksum_mismatch_names_file_and_sums(clean_env):
         load_mnist("test", root=folder)
     msg = str(info.value)
     assert "t10k-images-idx3-ubyte.gz" in msg
-    assert sources._MD5["mnist"]["t10k-images-idx3-ubyte.gz"] in msg
+    assert mnist._MD5["mnist"]["t10k-images-idx3-ubyte.gz"] in msg
     assert written["md5"]["t10k-images-idx3-ubyte.gz"] in msg
     ds = load_mnist("test", root=folder, verify=False)
     assert len(ds) == 6
@@ -138,7 +145,7 @@ def test_checksum_mismatch_names_file_and_sums(clean_env):
 def test_md5_cached_per_file_state(clean_env, monkeypatch):
     folder = clean_env / "fashion-mnist"
     written = write_mnist_like(folder)
-    monkeypatch.setitem(sources._MD5, "fashion-mnist", dict(written["md5"]))
+    monkeypatch.setitem(mnist._MD5, "fashion-mnist", dict(written["md5"]))
     calls = []
     real_md5 = hashlib.md5
 
@@ -163,7 +170,7 @@ def test_md5_cached_per_file_state(clean_env, monkeypatch):
 def test_fashion_mnist_small_files_and_splits(clean_env, monkeypatch):
     folder = clean_env / "data" / "fashion-mnist"
     written = write_mnist_like(folder, n_train=12, n_test=5)
-    monkeypatch.setitem(sources._MD5, "fashion-mnist", dict(written["md5"]))
+    monkeypatch.setitem(mnist._MD5, "fashion-mnist", dict(written["md5"]))
     root = clean_env / "data"
     sizes = {s: len(load_fashion_mnist(s, root=root)) for s in ("train", "validation", "test", "train_full")}
     assert sizes == {"train": 10, "validation": 2, "test": 5, "train_full": 12}
@@ -192,7 +199,7 @@ def test_raw_mnist_files_are_md5_checked(clean_env):
     write_mnist_like(folder, gz=False)
     with pytest.raises(DataError, match="checksum mismatch") as info:
         load_mnist("train", root=folder)
-    assert sources._MD5["mnist"]["train-images-idx3-ubyte"] in str(info.value)
+    assert mnist._MD5["mnist"]["train-images-idx3-ubyte"] in str(info.value)
 
 
 def test_mutating_a_loaded_dataset_does_not_leak_into_the_cache(clean_env):
@@ -237,12 +244,11 @@ def test_user_cache_dir_is_searched(clean_env):
 
 def test_not_found_lists_places_and_how_to_get_data(clean_env, monkeypatch):
     monkeypatch.setenv("GAEKIT_DATA_DIR", str(clean_env / "nothing"))
-    with pytest.raises(DataError) as info:  # no root: the environment, the user folder, then ../shared
+    with pytest.raises(DataError) as info:  # no root: the environment, then the user folder
         find_data_dir("fashion-mnist")
     msg = str(info.value)
     places = [clean_env / "nothing" / "fashion-mnist", clean_env / "xdg" / "gaekit" / "data" / "fashion-mnist"]
-    positions = [msg.index(str(place)) for place in places]
-    assert positions == sorted(positions) and msg.index("shared") > positions[-1]
+    assert [line[len("  - "):] for line in msg.splitlines() if line.startswith("  - ")] == list(map(str, places))
     assert "download_mnist(root, fashion=True)" in msg and "GAEKIT_DATA_DIR" in msg
 
 
@@ -260,10 +266,22 @@ def test_a_given_root_is_the_only_place_looked_at(clean_env, monkeypatch, exists
     assert str(clean_env / "nothing") not in msg and str(clean_env / "xdg") not in msg
 
 
+def test_no_folder_of_a_ci_checkout_is_searched(clean_env, monkeypatch):
+    """``../shared/datasets`` (next to the current folder or to the source checkout) is a path of our CI, not
+    of a user's machine: the lookup searches GAEKIT_DATA_DIR and the user folder only."""
+    write_mnist_like(clean_env / "shared" / "datasets" / "mnist")
+    (clean_env / "work").mkdir()
+    monkeypatch.chdir(clean_env / "work")
+    with pytest.raises(DataError) as info:
+        find_data_dir("mnist")
+    listed = [line[len("  - "):] for line in str(info.value).splitlines() if line.startswith("  - ")]
+    assert listed == [str(clean_env / "xdg" / "gaekit" / "data" / "mnist")]
+
+
 # ---------------------------------------------------------------------- real MNIST
-@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="real MNIST not present at ../shared/datasets/mnist")
-def test_real_mnist_via_shared_datasets(clean_env):
-    assert find_data_dir("mnist").resolve() == SHARED_MNIST.resolve()
+def test_real_mnist_via_gaekit_data_dir(clean_env, monkeypatch, mnist_dir):
+    monkeypatch.setenv("GAEKIT_DATA_DIR", str(mnist_dir.parent))
+    assert find_data_dir("mnist") == mnist_dir
     splits = {s: load_mnist(s) for s in ("train", "validation", "test", "train_full")}
     assert {s: len(d) for s, d in splits.items()} == {
         "train": 50000,
@@ -288,13 +306,6 @@ def test_real_mnist_via_shared_datasets(clean_env):
     assert len(load_dataset("mnist", "test")) == 10000
 
 
-@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="real MNIST not present at ../shared/datasets/mnist")
-def test_shared_datasets_found_from_the_source_checkout(clean_env, monkeypatch):
-    expected = SHARED_MNIST.resolve()
-    monkeypatch.chdir(clean_env)  # the cwd route no longer applies
-    assert find_data_dir("mnist").resolve() == expected
-
-
 # ---------------------------------------------------------------------- download
 def test_download_offline_message(tmp_path, monkeypatch):
     def offline(*args, **kwargs):
@@ -312,7 +323,7 @@ def test_download_offline_message(tmp_path, monkeypatch):
 def test_download_writes_verified_files(tmp_path, monkeypatch):
     payloads = {stem + ".gz": gzip.compress(f"content of {stem}".encode()) for stem in STEMS}
     monkeypatch.setitem(
-        sources._MD5, "fashion-mnist", {k: hashlib.md5(v).hexdigest() for k, v in payloads.items()}
+        mnist._MD5, "fashion-mnist", {k: hashlib.md5(v).hexdigest() for k, v in payloads.items()}
     )
     requested = []
 
@@ -365,7 +376,7 @@ def test_load_digits_splits():
 
 def test_import_is_cheap():
     code = "import sys, gaekit.data; assert 'sklearn' not in sys.modules, 'sklearn imported eagerly'"
-    env = dict(os.environ, PYTHONPATH=str(Path(sources.__file__).resolve().parents[2]))
+    env = dict(os.environ, PYTHONPATH=str(Path(lookup.__file__).resolve().parents[2]))
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
 
 

@@ -22,7 +22,7 @@ from gaekit.models import AE, VAE, AEConfig, VAEConfig
 from gaekit.trainers import Trainer, TrainerConfig
 
 QUICK = {"classification_runs": 3, "classification_epochs": 3, "clustering_runs": 3, "num_generated": 300,
-         "nll_num_test": 60, "nll_importance_samples": 20}
+         "nll_num_test": 60, "num_importance_samples": 20}
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,7 @@ def test_ae_custom_extractor_no_nll_and_fitted_sampler(digits, tmp_path):
     model = _trained(AE, AEConfig, digits[0], digits[1], 3, tmp_path)
     torch.manual_seed(0)
     projection = nn.Sequential(nn.Flatten(), nn.Linear(64, 12))  # features only: FID but no IS
-    sampler = GaussianMixtureSampler(model, GaussianMixtureSamplerConfig(n_components=3)).fit(digits[0])
+    sampler = GaussianMixtureSampler(model, GaussianMixtureSamplerConfig(num_components=3)).fit(digits[0])
     sampler.fit = lambda *a, **k: pytest.fail("a fitted sampler was fitted again")
     result = evaluate(model, digits, tasks=["reconstruction", "generation", "nll"], sampler=sampler,
                       extractor=projection, num_generated=200)
@@ -168,7 +168,7 @@ def test_cli_evaluate(digits_vae, tmp_path, cache):
     assert rc == 0
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["clustering"]["runs"] == 2 and saved["nll"]["num_test"] == 20
-    assert saved["generation"]["GaussianMixtureSampler"]["sampler_config"]["n_components"] == 5
+    assert saved["generation"]["GaussianMixtureSampler"]["sampler_config"]["num_components"] == 5
     assert (out / "interpolation.png").is_file() and (out / "traversal.png").is_file()
     assert main(["evaluate", str(folder), "--dataset", "digits", "--tasks", "ranking", "--out", str(out)]) == 2
 

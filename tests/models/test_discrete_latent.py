@@ -164,7 +164,7 @@ def test_hrq_depth_dropout_only_in_training():
 def test_pixelcnn_output_at_i_depends_only_on_inputs_before_i(kernel_size):
     torch.manual_seed(0)
     s = 7
-    model = PixelCNN(PixelCNNConfig(input_dim=(s,), num_embeddings=5, n_layers=3, kernel_size=kernel_size,
+    model = PixelCNN(PixelCNNConfig(input_dim=(s,), num_embeddings=5, num_layers=3, kernel_size=kernel_size,
                                     hidden_channels=4))
     emb = torch.randn(1, s, 4)
     jac = torch.autograd.functional.jacobian(lambda e: model.logits_from_embedded(e), emb)  # (1, K, S, 1, S, H)
@@ -181,7 +181,7 @@ def test_pixelcnn_config_requires_odd_kernel():
 
 def _fitted_sampler(model_name="VQVAE", **kw):
     model = tiny_model(model_name, latent_dim=4, embedding_dim=2, num_embeddings=6, **kw)
-    config = PixelCNNSamplerConfig(n_layers=2, kernel_size=3, hidden_channels=8, num_epochs=3, batch_size=16,
+    config = PixelCNNSamplerConfig(num_layers=2, kernel_size=3, hidden_channels=8, num_epochs=3, batch_size=16,
                                    show_progress=False)
     return PixelCNNSampler(model, config).fit(_x(40))
 
@@ -207,7 +207,7 @@ def test_pixelcnn_sampler_refuses_other_models():
 
 def test_pixelcnn_learns_a_deterministic_sequence():
     torch.manual_seed(0)
-    model = PixelCNN(PixelCNNConfig(input_dim=(6,), num_embeddings=4, n_layers=2, kernel_size=3,
+    model = PixelCNN(PixelCNNConfig(input_dim=(6,), num_embeddings=4, num_layers=2, kernel_size=3,
                                     hidden_channels=16))
     seq = torch.tensor([[0, 1, 2, 3, 2, 1]]).repeat(64, 1).float()
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)

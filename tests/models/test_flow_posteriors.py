@@ -12,7 +12,7 @@ from torch import nn
 
 from gaekit.errors import ConfigError
 from gaekit.flows import IAF, PlanarFlow, RadialFlow
-from gaekit.models import VAE, VAE_IAF, VAE_IAFConfig, VAE_LinNF, VAE_LinNFConfig, VAEConfig, _losses
+from gaekit.models import VAE, VAE_IAF, StepContext, VAE_IAFConfig, VAE_LinNF, VAE_LinNFConfig, VAEConfig, _losses
 
 FAMILY = ["VAE_LinNF", "VAE_IAF"]
 
@@ -68,16 +68,17 @@ def test_linnf_config_refuses_unknown_flows_listing_the_allowed_ones(bad):
             VAE_LinNFConfig(input_dim=(4,), flows=bad)
 
 
-@pytest.mark.parametrize("field, value", [("n_made_blocks", 0), ("n_hidden_in_made", -1), ("hidden_size", 0)])
+@pytest.mark.parametrize("field, value", [("num_made_blocks", 0), ("num_made_hidden_layers", -1), ("hidden_size", 0)])
 def test_iaf_config_validates_its_fields(field, value):
     with pytest.raises(ConfigError, match=f"{field}={value} is invalid"):
         VAE_IAFConfig(input_dim=(4,), **{field: value})
     defaults = VAE_IAFConfig(input_dim=(4,))
-    assert (defaults.n_made_blocks, defaults.n_hidden_in_made, defaults.hidden_size) == (2, 3, 128)
+    assert (defaults.num_made_blocks, defaults.num_made_hidden_layers, defaults.hidden_size) == (2, 3, 128)
 
 
 def test_iaf_model_builds_the_configured_stack():
-    model = VAE_IAF(VAE_IAFConfig(input_dim=(4,), latent_dim=5, n_made_blocks=3, n_hidden_in_made=2, hidden_size=7))
+    model = VAE_IAF(VAE_IAFConfig(input_dim=(4,), latent_dim=5, num_made_blocks=3, num_made_hidden_layers=2,
+                                  hidden_size=7))
     assert isinstance(model.flow, IAF) and model.flow.dim == 5
     assert (model.flow.n_made_blocks, model.flow.n_hidden_in_made, model.flow.hidden_size) == (3, 2, 7)
 
@@ -178,7 +179,7 @@ def test_log_likelihood_through_the_flow_is_consistent_with_the_exact_marginal(c
     with torch.no_grad():
         mean, log_var = model.posterior(x)
         z0 = _losses.reparameterize(mean.expand(5_000, *mean.shape), log_var.expand(5_000, *log_var.shape),
-                                    torch.Generator().manual_seed(2))
+                                    StepContext(generator=torch.Generator().manual_seed(2)))
         _, log_det = model.apply_flow(z0)
         wrong = torch.logsumexp(model.log_importance_weights(x, mean, log_var, z0) - log_det, 0) - math.log(5_000)
     assert (wrong - truth).abs().max() > 0.3  # seen: 1.7 (VAE_LinNF), 0.38 (VAE_IAF)
@@ -198,7 +199,7 @@ def test_importance_sampled_likelihood_is_above_the_elbo(name):
         neg_elbo = torch.stack(neg_elbo).mean()
         mean, log_var = model.posterior(x)
         z0 = _losses.reparameterize(mean.expand(200, *mean.shape), log_var.expand(200, *log_var.shape),
-                                    torch.Generator().manual_seed(0))
+                                    StepContext(generator=torch.Generator().manual_seed(0)))
         log_w = model.log_importance_weights(x, mean, log_var, z0)
     torch.testing.assert_close(-log_w.mean(), neg_elbo, rtol=0.02, atol=0.0)  # the weights match the loss
     assert ll.mean() >= -neg_elbo

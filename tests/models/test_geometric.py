@@ -11,9 +11,10 @@ import pytest
 import torch
 from conftest import tiny_model
 
+from gaekit import distributions as D
+from gaekit import manifolds as M
 from gaekit.errors import ConfigError
 from gaekit.models import AutoModel, PoincareVAE, PoincareVAEConfig, SVAEConfig
-from gaekit.models import _distributions as D
 from gaekit.nn import MLPDecoder
 from gaekit.nn.gyroplane import GyroplaneLayer
 from gaekit.samplers import HypersphereUniformSampler, PoincareDiskSampler
@@ -74,7 +75,7 @@ def test_vmf_samples_on_sphere_with_the_right_mean(d, kappa):
 def test_vmf_kl_to_uniform_matches_monte_carlo(d, kappa):
     n = 20_000
     q, z = _vmf(d, kappa, n, seed=3)
-    log_ratio = q.log_prob(z) + D.log_sphere_area(d)
+    log_ratio = q.log_prob(z) + M.log_sphere_area(d)
     kl = q.kl_to_uniform()[0]
     assert abs(log_ratio.mean() - kl) < 5 * log_ratio.std() / math.sqrt(n) + 1e-6
     assert kl >= 0
@@ -85,7 +86,7 @@ def test_vmf_density_integrates_to_one_on_s2():
     n = 200_000
     z = D.sample_sphere_uniform((n,), 3, torch.Generator().manual_seed(0), torch.empty(0, dtype=torch.float64))
     q = D.VonMisesFisher(_unit(3).expand(n, 3), torch.full((n, 1), 3.0, dtype=torch.float64))
-    total = (q.log_prob(z) + D.log_sphere_area(3)).exp().mean()
+    total = (q.log_prob(z) + M.log_sphere_area(3)).exp().mean()
     assert total == pytest.approx(1.0, abs=0.02)
 
 
@@ -125,7 +126,7 @@ def _integral_over_disk(q, c: float) -> float:
     t = torch.arange(n_t, dtype=torch.float64) / n_t * 2 * math.pi
     rr, tt = torch.meshgrid(r, t, indexing="ij")
     z = torch.stack([rr * torch.cos(tt), rr * torch.sin(tt)], -1).reshape(-1, 2)
-    density = (q.log_prob(z) + D.log_riemannian_volume(z, c)).exp()
+    density = (q.log_prob(z) + M.log_riemannian_volume(z, c)).exp()
     return float((density * rr.reshape(-1)).sum() * (r_max / n_r) * (2 * math.pi / n_t))
 
 
@@ -134,23 +135,23 @@ def _integral_over_disk(q, c: float) -> float:
 def test_poincare_exp_and_log_maps_are_inverse(c):
     g = torch.Generator().manual_seed(0)
     v = torch.randn(50, 3, generator=g, dtype=torch.float64)
-    torch.testing.assert_close(D.logmap0(D.expmap0(v, c), c), v)
-    x = D.expmap0(0.5 * torch.randn(50, 3, generator=g, dtype=torch.float64), c)
-    y = D.expmap0(0.5 * torch.randn(50, 3, generator=g, dtype=torch.float64), c)
-    torch.testing.assert_close(D.expmap(x, D.logmap(x, y, c), c), y)
+    torch.testing.assert_close(M.logmap0(M.expmap0(v, c), c), v)
+    x = M.expmap0(0.5 * torch.randn(50, 3, generator=g, dtype=torch.float64), c)
+    y = M.expmap0(0.5 * torch.randn(50, 3, generator=g, dtype=torch.float64), c)
+    torch.testing.assert_close(M.expmap(x, M.logmap(x, y, c), c), y)
     # tangent vectors of Riemannian norm ~1 (a geodesic step of length ~1 from x)
-    w = torch.randn(50, 3, generator=g, dtype=torch.float64) / D.conformal_factor(x, c)
-    torch.testing.assert_close(D.logmap(x, D.expmap(x, w, c), c), w)
+    w = torch.randn(50, 3, generator=g, dtype=torch.float64) / M.conformal_factor(x, c)
+    torch.testing.assert_close(M.logmap(x, M.expmap(x, w, c), c), w)
     # the geodesic distance is the Riemannian norm of the log map
-    dist = D.poincare_distance(x, y, c)
-    torch.testing.assert_close(dist, (D.conformal_factor(x, c) * D.logmap(x, y, c)).norm(dim=-1))
-    torch.testing.assert_close(D.poincare_distance(torch.zeros_like(y), y, c),
-                               2 * D.logmap0(y, c).norm(dim=-1))
+    dist = M.poincare_distance(x, y, c)
+    torch.testing.assert_close(dist, (M.conformal_factor(x, c) * M.logmap(x, y, c)).norm(dim=-1))
+    torch.testing.assert_close(M.poincare_distance(torch.zeros_like(y), y, c),
+                               2 * M.logmap0(y, c).norm(dim=-1))
 
 
 @pytest.mark.parametrize("c", [0.5, 1.0, 2.0])
 def test_wrapped_normal_samples_lie_inside_the_ball(c):
-    loc = D.expmap0(torch.randn(10, 4, generator=torch.Generator().manual_seed(0)), c)
+    loc = M.expmap0(torch.randn(10, 4, generator=torch.Generator().manual_seed(0)), c)
     q = D.WrappedNormal(loc, torch.full((10, 4), 2.0), c)
     z = q.rsample(500, torch.Generator().manual_seed(1))
     assert z.shape == (500, 10, 4)
@@ -168,7 +169,7 @@ def test_wrapped_normal_log_prob_matches_sampling_histogram():
     # P(d(mu, z) < s) for the isotropic wrapped normal equals P(||u|| < s), u ~ N(0, sigma^2 I)
     q = D.WrappedNormal(torch.tensor([0.2, 0.3], dtype=torch.float64), torch.tensor(0.5, dtype=torch.float64), 1.0)
     z = q.rsample(20_000, torch.Generator().manual_seed(0))
-    dist = D.poincare_distance(q.loc, z, 1.0)
+    dist = M.poincare_distance(q.loc, z, 1.0)
     assert (dist < 0.5).double().mean() == pytest.approx(1 - math.exp(-0.5), abs=0.015)
 
 
@@ -221,7 +222,7 @@ def test_riemannian_normal_normalizer_matches_quadrature(d):
             shift = float(_log_radial(np.array(max(mode, 1e-3)), sigma, c, d))
             value, _ = quad(lambda r, s=sigma, c=c, sh=shift: math.exp(float(_log_radial(np.array(r), s, c, d)) - sh),
                             1e-12, top, points=[mode], limit=200, epsabs=0, epsrel=1e-11)
-            expected = D.log_sphere_area(d) + math.log(value) + shift
+            expected = M.log_sphere_area(d) + math.log(value) + shift
             got = D.riemannian_normal_log_normalizer(d, c, torch.tensor(sigma, dtype=torch.float64))
             assert float(got) == pytest.approx(expected, abs=1e-7), (c, sigma)
 
@@ -239,22 +240,22 @@ def test_riemannian_normal_normalizer_is_smooth_and_differentiable():
 @pytest.mark.parametrize(("c", "d", "sigma"), [(1.0, 2, 0.5), (2.0, 3, 0.9), (0.5, 5, 0.3), (1.0, 10, 1.2)])
 def test_riemannian_normal_samples_match_the_radial_law(c, d, sigma):
     n = 20_000
-    loc = D.expmap0(torch.full((d,), 0.3, dtype=torch.float64), c)
+    loc = M.expmap0(torch.full((d,), 0.3, dtype=torch.float64), c)
     q = D.RiemannianNormal(loc, torch.tensor(sigma, dtype=torch.float64), c)
     z = q.rsample(n, torch.Generator().manual_seed(0))
     assert z.shape == (n, d) and (z.norm(dim=-1) < 1 / math.sqrt(c)).all()
     # the geodesic distance to the mean follows the radial density (KS distance below its 1% level)
-    dist = D.poincare_distance(loc, z, c)
+    dist = M.poincare_distance(loc, z, c)
     assert _ks_distance(dist, lambda r: _radial_cdf(r, sigma, c, d)) < 1.63 / math.sqrt(n)
     # and the direction is isotropic: the tangent vectors at the mean average to zero
-    u = D.conformal_factor(loc, c) * D.logmap(loc, z, c)
+    u = M.conformal_factor(loc, c) * M.logmap(loc, z, c)
     assert (u.mean(0).abs() < 5 * u.std(0) / math.sqrt(n)).all()
     assert torch.isfinite(q.log_prob(z)).all()
 
 
 def test_riemannian_normal_rsample_gradients_are_finite_and_unbiased():
     # finite gradients w.r.t. mu and sigma over a wide range of scales, in float32
-    loc = D.expmap0(0.5 * torch.randn(6, 4, generator=torch.Generator().manual_seed(0)), 1.0).requires_grad_()
+    loc = M.expmap0(0.5 * torch.randn(6, 4, generator=torch.Generator().manual_seed(0)), 1.0).requires_grad_()
     sigma = torch.tensor([1e-3, 0.05, 0.3, 1.0, 3.0, 8.0]).requires_grad_()
     q = D.RiemannianNormal(loc, sigma, 1.0)
     z = q.rsample(5, torch.Generator().manual_seed(1))
@@ -277,7 +278,7 @@ def test_riemannian_normal_rsample_gradients_are_finite_and_unbiased():
     sigmas = torch.full((n,), s0, dtype=torch.float64, requires_grad=True)
     loc = torch.tensor([0.1, -0.2, 0.3], dtype=torch.float64).expand(n, d)
     z = D.RiemannianNormal(loc, sigmas, c).rsample(generator=torch.Generator().manual_seed(2))
-    (per_sample,) = torch.autograd.grad(D.poincare_distance(loc, z, c).pow(2).sum(), sigmas)
+    (per_sample,) = torch.autograd.grad(M.poincare_distance(loc, z, c).pow(2).sum(), sigmas)
     assert abs(per_sample.mean() - expected) < 5 * per_sample.std() / math.sqrt(n)
 
 
@@ -376,7 +377,7 @@ def test_gyroplane_distance_matches_brute_force(c, d):
     layer = GyroplaneLayer(d, 3, c).double()
     with torch.no_grad():
         layer.bias.normal_(0, 0.5)
-        z = D.expmap0(torch.randn(4, d, dtype=torch.float64), c)
+        z = M.expmap0(torch.randn(4, d, dtype=torch.float64), c)
         signed, out, points = layer.signed_distance(z).numpy(), layer(z).numpy(), layer.points().numpy()
     weight = layer.weight.detach().numpy()
     for k in range(3):
@@ -451,7 +452,7 @@ def test_poincare_sampler_draws_from_the_prior_of_either_type(prior):
     n = 4000
     _, z = PoincareDiskSampler(model).sample(n, seed=0, return_latents=True)
     assert (z.norm(dim=-1) < 1).all()
-    radius = D.poincare_distance(torch.zeros(3), z, 1.0)
+    radius = M.poincare_distance(torch.zeros(3), z, 1.0)
     laws = {"wrapped_normal": lambda r: chi2.cdf((r / 0.8) ** 2, 3),  # d(0, z) = ||u||, u ~ N(0, 0.8^2 I)
             "riemannian_normal": lambda r: _radial_cdf(r, 0.8, 1.0, 3)}
     other = next(k for k in laws if k != prior)

@@ -24,7 +24,7 @@ def _energy(model, x, z, rho):
 
 def test_hvae_leapfrog_volume_preserving_and_energy_error_order():
     torch.manual_seed(0)
-    model = tiny_model("HVAE", beta_zero=1.0, n_lf=4).double()
+    model = tiny_model("HVAE", beta_zero=1.0, num_leapfrog_steps=4).double()
     x = _x(3).double()
     z0 = torch.randn(3, 3, dtype=torch.float64)
     rho0 = torch.randn(3, 3, dtype=torch.float64)
@@ -86,11 +86,11 @@ def test_rhvae_sampler_seeded_and_model_check():
     model.train()
     model(_x(8))
     model.on_epoch_end(None)
-    sampler = RHVAESampler(model, RHVAESamplerConfig(mcmc_steps_nbr=4, n_lf=3, beta_zero=0.5))
+    sampler = RHVAESampler(model, RHVAESamplerConfig(num_mcmc_steps=4, num_leapfrog_steps=3, beta_zero=0.5))
     a, z = sampler.sample(5, seed=0, return_latents=True)
     assert a.shape == (5, 1, 8, 8) and torch.isfinite(a).all() and torch.isfinite(z).all()
     assert torch.equal(a, sampler.sample(5, seed=0))
     with pytest.raises(ConfigError, match="accepts: RHVAE"):
         RHVAESampler(tiny_model("HVAE"))
-    with pytest.raises(ConfigError, match="mcmc_steps_nbr"):
-        RHVAESamplerConfig(mcmc_steps_nbr=0).validate()
+    with pytest.raises(ConfigError, match="num_mcmc_steps"):
+        RHVAESamplerConfig(num_mcmc_steps=0).validate()

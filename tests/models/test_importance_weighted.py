@@ -46,18 +46,18 @@ def test_importance_weighted_bound_is_log_mean_weight_per_group():
 
 
 def test_configs_validate_their_fields():
-    with pytest.raises(ConfigError, match="number_samples=0"):
-        IWAEConfig(input_dim=(4,), number_samples=0)
-    with pytest.raises(ConfigError, match="number_gradient_estimates=0"):
-        MIWAEConfig(input_dim=(4,), number_gradient_estimates=0)
+    with pytest.raises(ConfigError, match="num_importance_samples=0"):
+        IWAEConfig(input_dim=(4,), num_importance_samples=0)
+    with pytest.raises(ConfigError, match="num_gradient_estimates=0"):
+        MIWAEConfig(input_dim=(4,), num_gradient_estimates=0)
     with pytest.raises(ConfigError, match=r"beta=1.5 is invalid: expected a number in \[0, 1\]"):
         CIWAEConfig(input_dim=(4,), beta=1.5)
-    assert PIWAEConfig(input_dim=(4,)).number_gradient_estimates >= 1
+    assert PIWAEConfig(input_dim=(4,)).num_gradient_estimates >= 1
 
 
 # -- IWAE ------------------------------------------------------------------------------------
 def test_iwae_bound_is_above_the_elbo_of_the_same_draws():
-    model = tiny_model("IWAE", number_samples=8)
+    model = tiny_model("IWAE", num_importance_samples=8)
     x = _batch()
     torch.manual_seed(0)
     _, _, _, log_w = model.importance_sample(x, 8)
@@ -91,7 +91,7 @@ def test_iwae_bound_increases_with_k_in_expectation_towards_log_px():
 
 
 def test_iwae_with_one_sample_is_the_vae_objective_with_a_monte_carlo_kl():
-    model = tiny_model("IWAE", number_samples=1)
+    model = tiny_model("IWAE", num_importance_samples=1)
     x = _batch()
     out = _run(model, x, 4)
     torch.manual_seed(4)  # the same noise by hand
@@ -105,7 +105,7 @@ def test_iwae_with_one_sample_is_the_vae_objective_with_a_monte_carlo_kl():
 
 
 def test_iwae_with_one_sample_equals_the_vae_loss_in_expectation():
-    iwae = tiny_model("IWAE", number_samples=1)
+    iwae = tiny_model("IWAE", num_importance_samples=1)
     vae = _same_weights("VAE", iwae)
     x = _batch().repeat(2000, 1, 1, 1)  # 2000 independent draws per data point
     with torch.no_grad():
@@ -118,8 +118,8 @@ def test_iwae_with_one_sample_equals_the_vae_loss_in_expectation():
 
 # -- MIWAE, CIWAE ------------------------------------------------------------------------------
 def test_miwae_with_one_estimate_is_the_iwae():
-    miwae = tiny_model("MIWAE", number_samples=5, number_gradient_estimates=1)
-    iwae = _same_weights("IWAE", miwae, number_samples=5)
+    miwae = tiny_model("MIWAE", num_importance_samples=5, num_gradient_estimates=1)
+    iwae = _same_weights("IWAE", miwae, num_importance_samples=5)
     x = _batch()
     a, b = _run(miwae, x, 2), _run(iwae, x, 2)
     torch.testing.assert_close(a.loss, b.loss)
@@ -127,7 +127,7 @@ def test_miwae_with_one_estimate_is_the_iwae():
 
 
 def test_miwae_averages_m_iwae_bounds_of_disjoint_draws():
-    model = tiny_model("MIWAE", number_samples=3, number_gradient_estimates=4)
+    model = tiny_model("MIWAE", num_importance_samples=3, num_gradient_estimates=4)
     x = _batch()
     out = _run(model, x, 3)
     torch.manual_seed(3)
@@ -141,9 +141,10 @@ def test_miwae_averages_m_iwae_bounds_of_disjoint_draws():
 
 def test_ciwae_interpolates_between_the_elbo_and_the_iwae_bound():
     x = _batch()
-    base = tiny_model("CIWAE", number_samples=4)
-    iwae = _run(_same_weights("IWAE", base, number_samples=4), x, 8)
-    outs = {beta: _run(_same_weights("CIWAE", base, number_samples=4, beta=beta), x, 8) for beta in (0.0, 0.3, 1.0)}
+    base = tiny_model("CIWAE", num_importance_samples=4)
+    iwae = _run(_same_weights("IWAE", base, num_importance_samples=4), x, 8)
+    outs = {beta: _run(_same_weights("CIWAE", base, num_importance_samples=4, beta=beta), x, 8)
+            for beta in (0.0, 0.3, 1.0)}
     torch.testing.assert_close(outs[1.0].loss, -iwae.elbo)  # beta = 1: the ELBO
     torch.testing.assert_close(outs[0.0].loss, iwae.loss)  # beta = 0: the IWAE bound
     torch.testing.assert_close(outs[0.3].loss, 0.3 * outs[1.0].loss + 0.7 * outs[0.0].loss)
@@ -151,9 +152,9 @@ def test_ciwae_interpolates_between_the_elbo_and_the_iwae_bound():
 
 # -- PIWAE -------------------------------------------------------------------------------------
 def _piwae_and_references():
-    piwae = tiny_model("PIWAE", number_samples=3, number_gradient_estimates=2)
-    miwae = _same_weights("MIWAE", piwae, number_samples=3, number_gradient_estimates=2)
-    iwae = _same_weights("IWAE", piwae, number_samples=6)
+    piwae = tiny_model("PIWAE", num_importance_samples=3, num_gradient_estimates=2)
+    miwae = _same_weights("MIWAE", piwae, num_importance_samples=3, num_gradient_estimates=2)
+    iwae = _same_weights("IWAE", piwae, num_importance_samples=6)
     return piwae, miwae, iwae
 
 
@@ -212,13 +213,13 @@ def test_piwae_sgd_step_through_the_trainer():
 def test_log_likelihood_works_for_the_family(name):
     model = tiny_model(name)
     x = _batch()
-    ll = model.log_likelihood(x, n_importance_samples=30, generator=torch.Generator().manual_seed(0))
+    ll = model.log_likelihood(x, num_importance_samples=30, generator=torch.Generator().manual_seed(0))
     assert ll.shape == (6,) and torch.isfinite(ll).all()
     assert model.training
 
 
 def test_log_likelihood_is_the_normalised_iwae_bound():
-    model = tiny_model("IWAE", number_samples=20)  # MSE decoder: log p(x|z) has the constant -D/2 log(pi)
+    model = tiny_model("IWAE", num_importance_samples=20)  # MSE decoder: log p(x|z) has the constant -D/2 log(pi)
     x = _batch()
     model.eval()
     out = _run(model, x, 12)

@@ -1,4 +1,4 @@
-"""The registry-driven suite: every registered model gets these checks by registering (DESIGN §4)."""
+"""The registry-driven suite: every registered model gets these checks by registering (docs/architecture.md, Tests)."""
 
 from __future__ import annotations
 

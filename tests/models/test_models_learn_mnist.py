@@ -20,10 +20,10 @@ LEARNING_OVERRIDES: dict[str, dict] = {
     # the default capacity C=50 reached over 25 epochs needs a long run
     "DisentangledBetaVAE": {"reconstruction_loss": "bce", "C": 20.0, "warmup_epoch": 1},
     "BetaTCVAE": {"reconstruction_loss": "bce", "beta": 6.0},
-    "IWAE": {"number_samples": 4},
-    "MIWAE": {"number_samples": 4, "number_gradient_estimates": 2},
-    "CIWAE": {"number_samples": 4},
-    "PIWAE": {"number_samples": 4, "number_gradient_estimates": 2},
+    "IWAE": {"num_importance_samples": 4},
+    "MIWAE": {"num_importance_samples": 4, "num_gradient_estimates": 2},
+    "CIWAE": {"num_importance_samples": 4},
+    "PIWAE": {"num_importance_samples": 4, "num_gradient_estimates": 2},
     "VAMP": {"linear_scheduling_steps": 0},
     "VAE_LinNF": {"flows": "PRPRP"},
     # geometric latents: with the weak MSE signal the decoder first learns to ignore z (posterior collapse)

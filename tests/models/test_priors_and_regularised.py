@@ -13,10 +13,10 @@ from torch import nn
 from gaekit.errors import ConfigError
 from gaekit.models import (
     VAMP,
-    InfoVAE_MMD_Config,
+    InfoVAE_MMDConfig,
     StepContext,
     VAMPConfig,
-    WAE_MMD_Config,
+    WAE_MMDConfig,
     _losses,
 )
 from gaekit.nn import EncoderOutput
@@ -91,7 +91,7 @@ def test_mmd_u_statistic_is_unbiased_where_the_v_statistic_is_not():
 
 # ------------------------------------------------------------------------------------- VAMP
 def test_vamp_log_prior_is_the_normalised_mixture_of_pseudo_input_posteriors():
-    model = tiny_model("VAMP", number_components=5)
+    model = tiny_model("VAMP", num_components=5)
     z = torch.randn(7, 3, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         means, log_vars = model.posterior(model.pseudo_input_values())
@@ -105,7 +105,7 @@ def test_vamp_log_prior_is_the_normalised_mixture_of_pseudo_input_posteriors():
 
 
 def test_vamp_pseudo_inputs_are_a_hardtanh_layer_on_the_identity():
-    model = tiny_model("VAMP", number_components=4)
+    model = tiny_model("VAMP", num_components=4)
     u = model.pseudo_input_values()
     assert u.shape == (4, 1, 8, 8)
     expected = nn.functional.hardtanh(model.pseudo_inputs(torch.eye(4)), 0.0, 1.0).view(4, 1, 8, 8)
@@ -163,7 +163,7 @@ class _SharpEncoder(nn.Module):
 
 def test_vamp_prior_samples_come_from_the_mixture_components():
     torch.manual_seed(0)
-    model = VAMP(VAMPConfig(input_dim=(1, 8, 8), latent_dim=2, number_components=3), encoder=_SharpEncoder())
+    model = VAMP(VAMPConfig(input_dim=(1, 8, 8), latent_dim=2, num_components=3), encoder=_SharpEncoder())
     means, _ = model.prior_components()
     z = model.sample_prior(300, generator=torch.Generator().manual_seed(1))
     distance = torch.cdist(z, means.detach())
@@ -186,8 +186,8 @@ def test_vamp_sampler_shapes_determinism_and_accepted_models():
 
 
 def test_vamp_config_is_validated():
-    with pytest.raises(ConfigError, match="number_components"):
-        VAMPConfig(input_dim=(4,), number_components=0)
+    with pytest.raises(ConfigError, match="num_components"):
+        VAMPConfig(input_dim=(4,), num_components=0)
     with pytest.raises(ConfigError, match="linear_scheduling_steps"):
         VAMPConfig(input_dim=(4,), linear_scheduling_steps=-1)
 
@@ -230,25 +230,25 @@ def test_wae_is_deterministic_and_composes_its_objective():
 
 
 def test_kernel_config_defaults_scales_and_validation():
-    assert WAE_MMD_Config(input_dim=(4,)).kernel_scales() == (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
-    assert InfoVAE_MMD_Config(input_dim=(4,), kernel_choice="rbf").kernel_scales() == (1.0,)
-    config = WAE_MMD_Config(input_dim=(4,), kernel_choice="rbf", scales=(1.0, 2.0))
+    assert WAE_MMDConfig(input_dim=(4,)).kernel_scales() == (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+    assert InfoVAE_MMDConfig(input_dim=(4,), kernel_choice="rbf").kernel_scales() == (1.0,)
+    config = WAE_MMDConfig(input_dim=(4,), kernel_choice="rbf", scales=(1.0, 2.0))
     assert config.kernel_scales() == (1.0, 2.0)
-    assert WAE_MMD_Config.from_dict(config.to_dict()) == config
+    assert WAE_MMDConfig.from_dict(config.to_dict()) == config
     x = _batch()
     one = tiny_model("WAE_MMD", kernel_choice="rbf")
     two = tiny_model("WAE_MMD", kernel_choice="rbf", scales=(1.0, 4.0))
     assert not torch.allclose(_reproduce_mmd(one, x, 0, False), _reproduce_mmd(two, x, 0, False))  # honoured
-    for cls in (WAE_MMD_Config, InfoVAE_MMD_Config):
+    for cls in (WAE_MMDConfig, InfoVAE_MMDConfig):
         for bad in ({"kernel_bandwidth": 0.0}, {"scales": ()}, {"scales": (1.0, -2.0)}, {"kernel_choice": "x"}):
             with pytest.raises(ConfigError, match=next(iter(bad))):
                 cls(input_dim=(4,), **bad)
     with pytest.raises(ConfigError, match="alpha"):
-        InfoVAE_MMD_Config(input_dim=(4,), alpha=1.5)
+        InfoVAE_MMDConfig(input_dim=(4,), alpha=1.5)
     with pytest.raises(ConfigError, match="lbd"):
-        InfoVAE_MMD_Config(input_dim=(4,), lbd=-1.0)
+        InfoVAE_MMDConfig(input_dim=(4,), lbd=-1.0)
     with pytest.raises(ConfigError, match="reg_weight"):
-        WAE_MMD_Config(input_dim=(4,), reg_weight=-1.0)
+        WAE_MMDConfig(input_dim=(4,), reg_weight=-1.0)
 
 
 # -------------------------------------------------------------------------------------- RAEs
@@ -300,10 +300,10 @@ class _TinyDecoder(nn.Module):
 
 
 def _tiny_rae_gp(reg_weight=1.0, dtype=torch.float64):
-    from gaekit.models import RAE_GP, RAE_GP_Config
+    from gaekit.models import RAE_GP, RAE_GPConfig
 
     torch.manual_seed(0)
-    model = RAE_GP(RAE_GP_Config(input_dim=(1, 2, 3), latent_dim=2, reg_weight=reg_weight), decoder=_TinyDecoder())
+    model = RAE_GP(RAE_GPConfig(input_dim=(1, 2, 3), latent_dim=2, reg_weight=reg_weight), decoder=_TinyDecoder())
     return model.to(dtype)
 
 

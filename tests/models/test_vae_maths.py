@@ -101,7 +101,7 @@ def test_importance_sampled_likelihood_is_exact_with_the_true_posterior():
     model = VAE(VAEConfig(input_dim=(4,), latent_dim=2, reconstruction_loss="mse", output_activation="identity"),
                 encoder=_ExactPosteriorEncoder(weight, bias), decoder=_LinearDecoder(weight, bias))
     x = torch.randn(7, 4)
-    estimate = model.log_likelihood(x, n_importance_samples=3, generator=torch.Generator().manual_seed(0))
+    estimate = model.log_likelihood(x, num_importance_samples=3, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(estimate, _exact_log_px(x, weight, bias), rtol=1e-4, atol=1e-4)
 
 

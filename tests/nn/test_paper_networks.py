@@ -234,8 +234,9 @@ def test_conv_stage_count_is_configurable_and_checked():
 
 
 def test_encoder_kind_follows_the_model():
-    assert encoder_kind("VAE") == "variational" and encoder_kind(VAE) == "variational"
-    assert encoder_kind("AE") == "deterministic"
+    assert encoder_kind(VAE) == "variational" and encoder_kind(MODELS.get("AE")) == "deterministic"
+    with pytest.raises(ConfigError, match="is a name; pass the model class"):  # nn does not look models up
+        encoder_kind("VAE")
 
     class Spherical(VAE):
         encoder_kind = "hyperspherical"
@@ -243,7 +244,7 @@ def test_encoder_kind_follows_the_model():
     assert encoder_kind(Spherical) == "hyperspherical"
     enc = create_network("convnet", "mnist", "encoder", 4, model=Spherical)
     assert enc.kind == "hyperspherical"
-    mlp = create_network("mlp", (1, 8, 8), "encoder", 4, model="AE")
+    mlp = create_network("mlp", (1, 8, 8), "encoder", 4, model=MODELS.get("AE"))
     assert type(mlp) is MLPEncoder and not mlp.variational
     mlp_disc = create_network("mlp", (64,), "discriminator", hidden_dims=(16,))
     assert mlp_disc(torch.rand(3, 64)).shape == (3, 1) and len(mlp_disc.features(torch.rand(3, 64))) == 1
@@ -266,9 +267,10 @@ def test_factory_errors_name_the_allowed_values():
     with pytest.raises(ConfigError, match="'deterministic', 'variational', 'hyperspherical', 'vq'"):
         create_network("convnet", "mnist", "encoder", 4, kind="gaussian")
     with pytest.raises(ConfigError, match="contradicts"):
-        create_network("convnet", "mnist", "encoder", 4, model="AE", kind="variational")
-    with pytest.raises(ConfigError, match="kind for network 'mlp'"):
-        create_network("mlp", "mnist", "encoder", 4, kind="vq")
+        create_network("convnet", "mnist", "encoder", 4, model=MODELS.get("AE"), kind="variational")
+    # the MLP has no spatial map: for a VQ model its code is a flat vector (read as consecutive embeddings)
+    flat = create_network("mlp", "mnist", "encoder", 4, kind="vq")
+    assert type(flat) is MLPEncoder and not flat.variational
     with pytest.raises(ConfigError, match="latent_dim"):
         create_network("convnet", "mnist", "encoder")
     with pytest.raises(ConfigError, match="takes no options"):

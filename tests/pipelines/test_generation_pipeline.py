@@ -55,7 +55,7 @@ def test_default_sampler_is_the_prior_and_seeded():
 
 def test_output_dir_files(tmp_path):
     out = tmp_path / "gen" / "run"
-    pipeline = GenerationPipeline(tiny_vae(), GaussianMixtureSamplerConfig(n_components=3))
+    pipeline = GenerationPipeline(tiny_vae(), GaussianMixtureSamplerConfig(num_components=3))
     samples = pipeline(num_samples=120, batch_size=50, output_dir=out, train_data=train_data(), seed=0)
     assert sorted(p.name for p in out.iterdir()) == ["samples.png", "samples.safetensors"]
     assert torch.equal(load_tensors(out / "samples.safetensors")["samples"], samples)
@@ -88,7 +88,7 @@ def test_flat_data_writes_no_png(tmp_path):
 
 def test_return_gen_false_and_saved_sampler(tmp_path):
     model = tiny_vae()
-    pipeline = GenerationPipeline(model, GaussianMixtureSamplerConfig(n_components=2))
+    pipeline = GenerationPipeline(model, GaussianMixtureSamplerConfig(num_components=2))
     result = pipeline(num_samples=3, return_gen=False, save_sampler_dir=tmp_path / "sampler",
                       train_data=torch.rand(30, 1, 8, 8), eval_data=train_data(10))
     assert result is None
@@ -99,17 +99,17 @@ def test_return_gen_false_and_saved_sampler(tmp_path):
 
 def test_errors():
     with pytest.raises(DataError, match="train_data"):
-        GenerationPipeline(tiny_vae(), GaussianMixtureSamplerConfig(n_components=2))(num_samples=2)
+        GenerationPipeline(tiny_vae(), GaussianMixtureSamplerConfig(num_components=2))(num_samples=2)
     with pytest.raises(ConfigError):
         GenerationPipeline(tiny_vae(), BaseSamplerConfig())
     with pytest.raises(DataError):  # data of the wrong shape for the model
-        GenerationPipeline(tiny_vae(), GaussianMixtureSamplerConfig(n_components=2))(
+        GenerationPipeline(tiny_vae(), GaussianMixtureSamplerConfig(num_components=2))(
             num_samples=2, train_data=np.zeros((10, 64), dtype=np.float32))
 
 
 def test_gmm_on_real_digits(digits):
     train, validation, _ = digits
-    pipeline = GenerationPipeline(tiny_vae(), GaussianMixtureSamplerConfig(n_components=10))
+    pipeline = GenerationPipeline(tiny_vae(), GaussianMixtureSamplerConfig(num_components=10))
     samples = pipeline(num_samples=16, batch_size=256, train_data=train, eval_data=validation, seed=0)
     assert samples.shape == (16, 1, 8, 8) and torch.isfinite(samples).all()
     assert pipeline.sampler.means.shape == (10, 2)
@@ -120,7 +120,7 @@ def test_an_output_dir_at_or_under_a_file_is_refused_before_fitting(tmp_path, mo
     (tmp_path / "afile").write_text("mine")
     fits = []
     monkeypatch.setattr(GaussianMixtureSampler, "fit", lambda self, *a, **k: fits.append(1))
-    pipe = GenerationPipeline(tiny_vae(), GaussianMixtureSamplerConfig(n_components=2))
+    pipe = GenerationPipeline(tiny_vae(), GaussianMixtureSamplerConfig(num_components=2))
     with pytest.raises(ConfigError, match=f"output_dir .*{named}"):
         pipe(num_samples=2, output_dir=tmp_path / where, train_data=train_data())
     assert not fits and (tmp_path / "afile").read_text() == "mine"

@@ -271,14 +271,15 @@ def test_defaults_follow_appendix_c():
         assert trainer_config.scheduler == "ReduceLROnPlateau"
         assert trainer_config.scheduler_params == {"mode": "min", "factor": 0.5, "patience": 10}
     maf = MAFSamplerConfig()
-    assert (maf.n_made_blocks, maf.n_hidden_in_made, maf.hidden_size, maf.include_batch_norm) == (2, 3, 128, False)
+    assert (maf.num_made_blocks, maf.num_made_hidden_layers, maf.hidden_size, maf.include_batch_norm) == \
+        (2, 3, 128, False)
     assert TwoStageVAESamplerConfig().hidden_dims == (1024, 1024)
 
 
 @pytest.mark.parametrize("config_cls, field, value", [
     (MAFSamplerConfig, "hidden_size", 0),
-    (MAFSamplerConfig, "n_made_blocks", 0),
-    (IAFSamplerConfig, "n_hidden_in_made", -1),
+    (MAFSamplerConfig, "num_made_blocks", 0),
+    (IAFSamplerConfig, "num_made_hidden_layers", -1),
     (IAFSamplerConfig, "include_batch_norm", "yes"),
     (MAFSamplerConfig, "num_epochs", 0),
     (IAFSamplerConfig, "learning_rate", 0.0),

@@ -37,7 +37,7 @@ def clusters(n_per: int = 300, std: float = 0.3, seed: int = 0) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def three_cluster_sampler():
-    sampler = GaussianMixtureSampler(identity_ae(), GaussianMixtureSamplerConfig(n_components=3))
+    sampler = GaussianMixtureSampler(identity_ae(), GaussianMixtureSamplerConfig(num_components=3))
     return sampler.fit(clusters())
 
 
@@ -56,7 +56,7 @@ def test_log_prob_matches_sklearn(covariance_type):
     rng = np.random.default_rng(1)
     data = clusters(n_per=100) @ rng.standard_normal((2, 2)).astype(np.float32)  # correlated clusters
     sampler = GaussianMixtureSampler(
-        identity_ae(), GaussianMixtureSamplerConfig(n_components=3, covariance_type=covariance_type)
+        identity_ae(), GaussianMixtureSamplerConfig(num_components=3, covariance_type=covariance_type)
     ).fit(data)
     z = torch.from_numpy(rng.standard_normal((50, 2)) * 4)
     expected = sampler.mixture.score_samples(z.numpy())
@@ -69,7 +69,7 @@ def test_sample_moments_match_the_mixture(covariance_type):
     rng = np.random.default_rng(2)
     data = clusters(n_per=100, std=1.0) @ rng.standard_normal((2, 2)).astype(np.float32)
     sampler = GaussianMixtureSampler(
-        identity_ae(), GaussianMixtureSamplerConfig(n_components=3, covariance_type=covariance_type)
+        identity_ae(), GaussianMixtureSamplerConfig(num_components=3, covariance_type=covariance_type)
     ).fit(data)
     _, z = sampler.sample(20_000, batch_size=5_000, seed=0, return_latents=True)
     w, mu, cov = sampler.weights, sampler.means, sampler.covariances
@@ -102,8 +102,8 @@ def test_batch_size_does_not_change_the_codes(three_cluster_sampler):
 def test_eval_data_is_used_for_fitting():
     model = identity_ae()
     data = clusters(n_per=2)  # 6 points
-    config = GaussianMixtureSamplerConfig(n_components=8, covariance_type="spherical", reg_covar=1e-3)
-    with pytest.raises(DataError, match="n_components=8"):
+    config = GaussianMixtureSamplerConfig(num_components=8, covariance_type="spherical", reg_covar=1e-3)
+    with pytest.raises(DataError, match="num_components=8"):
         GaussianMixtureSampler(model, config).fit(data)
     sampler = GaussianMixtureSampler(model, config).fit(data, eval_data=clusters(n_per=2, seed=1))
     assert sampler.mixture.n_features_in_ == 2 and sampler.means.shape == (8, 2)
@@ -121,7 +121,7 @@ def test_loaded_sampler_needs_no_sklearn(three_cluster_sampler, tmp_path, monkey
 
 
 def test_non_finite_embeddings_are_refused():
-    sampler = GaussianMixtureSampler(identity_ae(), GaussianMixtureSamplerConfig(n_components=1))
+    sampler = GaussianMixtureSampler(identity_ae(), GaussianMixtureSamplerConfig(num_components=1))
     with pytest.raises(DataError):
         sampler.fit_embeddings(torch.tensor([[0.0, float("nan")], [1.0, 2.0]]))
     with pytest.raises(DataError, match=r"\(N, 2\)"):
@@ -130,8 +130,8 @@ def test_non_finite_embeddings_are_refused():
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("n_components", 0), ("n_components", 2.5), ("covariance_type", "bogus"), ("reg_covar", -1.0),
-     ("reg_covar", float("nan")), ("max_iter", 0), ("n_init", 0), ("random_state", -1),
+    [("num_components", 0), ("num_components", 2.5), ("covariance_type", "bogus"), ("reg_covar", -1.0),
+     ("reg_covar", float("nan")), ("max_iter", 0), ("num_init", 0), ("random_state", -1),
      ("random_state", 2**32)],
 )
 def test_bad_config_values_name_the_field(field, value):
@@ -140,8 +140,8 @@ def test_bad_config_values_name_the_field(field, value):
 
 
 def test_config_json_round_trip(tmp_path):
-    config = GaussianMixtureSamplerConfig(n_components=4, covariance_type="diag", reg_covar=1e-3, n_init=2)
+    config = GaussianMixtureSamplerConfig(num_components=4, covariance_type="diag", reg_covar=1e-3, num_init=2)
     config.to_json(tmp_path / "c.json")
     assert GaussianMixtureSamplerConfig.from_json(tmp_path / "c.json") == config
     with pytest.raises(ConfigError, match="accepted keys"):
-        GaussianMixtureSamplerConfig.from_dict({"n_components": 3, "n_comps": 3})
+        GaussianMixtureSamplerConfig.from_dict({"num_components": 3, "n_comps": 3})

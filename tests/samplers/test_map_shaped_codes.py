@@ -22,7 +22,7 @@ SHAPE = (1, 16, 16)
 @pytest.fixture(scope="module")
 def vqvae_with_maps():
     torch.manual_seed(0)
-    nets = {role: create_network("conv", dataset=SHAPE, role=role, latent_dim=4, model="VQVAE", channels=(4, 8))
+    nets = {role: create_network("conv", dataset=SHAPE, role=role, latent_dim=4, model=VQVAE, channels=(4, 8))
             for role in ("encoder", "decoder")}
     model = VQVAE(VQVAEConfig(input_dim=SHAPE, latent_dim=4, num_embeddings=8), **nets)
     x = torch.rand(60, *SHAPE, generator=torch.Generator().manual_seed(1))
@@ -30,7 +30,7 @@ def vqvae_with_maps():
 
 
 @pytest.mark.parametrize("sampler_cls, kwargs", [
-    (GaussianMixtureSampler, {"n_components": 2}),
+    (GaussianMixtureSampler, {"num_components": 2}),
     (MAFSampler, {"num_epochs": 2, "show_progress": False}),
     (TwoStageVAESampler, {"num_epochs": 2, "hidden_dims": (16,), "show_progress": False}),
 ])

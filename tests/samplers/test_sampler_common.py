@@ -30,13 +30,13 @@ N_TRAIN = 40
 
 # Small valid config kwargs per sampler (default: the sampler's default config).
 SAMPLER_KWARGS: dict[str, dict] = {
-    "RHVAESampler": {"mcmc_steps_nbr": 3, "n_lf": 3},
-    "GaussianMixtureSampler": {"n_components": 3},
+    "RHVAESampler": {"num_mcmc_steps": 3, "num_leapfrog_steps": 3},
+    "GaussianMixtureSampler": {"num_components": 3},
     # trained latent density models: small networks, two quiet epochs
     "MAFSampler": {"hidden_size": 16, "num_epochs": 2, "show_progress": False},
     "IAFSampler": {"hidden_size": 16, "num_epochs": 2, "show_progress": False},
     "TwoStageVAESampler": {"hidden_dims": (32, 32), "num_epochs": 2, "show_progress": False},
-    "PixelCNNSampler": {"n_layers": 2, "kernel_size": 3, "hidden_channels": 8, "num_epochs": 2,
+    "PixelCNNSampler": {"num_layers": 2, "kernel_size": 3, "hidden_channels": 8, "num_epochs": 2,
                         "show_progress": False},
 }
 

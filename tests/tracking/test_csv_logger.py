@@ -36,7 +36,7 @@ def test_csv_logger_writes_step_and_epoch_metrics_and_params(train_run):
 
 
 def test_csv_logger_resumed_run_keeps_rows_up_to_the_checkpoint(train_run, tmp_path):
-    full = train_run([CSVLogger(log_dir=tmp_path / "full")], steps_saving=1)
+    full = train_run([CSVLogger(log_dir=tmp_path / "full")], checkpoint_every_n_epochs=1)
     resumed = Trainer.from_checkpoint(full.run_dir / "checkpoint_epoch_1", train_data=full.train_dataset,
                                       eval_data=full.eval_dataset, callbacks=[CSVLogger(log_dir=tmp_path / "full")])
     assert resumed.state.epoch == 1

@@ -74,7 +74,7 @@ def main(out: Path, data_dir: str) -> None:
 
     # 3. RHVAE: per-sample metric buffers gathered into the global last batch
     set_seed(2)
-    rh = RHVAE(RHVAEConfig(input_dim=(1, 28, 28), latent_dim=2, metric_hidden_dim=16, n_lf=1))
+    rh = RHVAE(RHVAEConfig(input_dim=(1, 28, 28), latent_dim=2, metric_hidden_dim=16, num_leapfrog_steps=1))
     Trainer(rh, config(None, batch_size=40), train.subset(slice(0, 96))).train()
     save_file({"centroids": rh.centroids.contiguous(), "metric_matrices": rh.metric_matrices.contiguous()},
               str(mine / "rhvae.safetensors"))

@@ -42,11 +42,23 @@ def recipe():
     return _v1_recipe()
 
 
+def _model_from_its_recipe(recipe):
+    """The recipe's VAE written as a config (its MLP width in ``network_options``), as this release saves it;
+    the same weights as the ``create_network`` modules the old release was given."""
+    from gaekit import create_model
+
+    torch.manual_seed(0)
+    model = create_model("VAE", input_dim=(1, 8, 8), latent_dim=3, reconstruction_loss="bce",
+                         network_options={"hidden_dims": [16]})
+    assert _same_state(model.state_dict(), recipe.model().state_dict())
+    return model
+
+
 @pytest.fixture(scope="module")
 def reference(recipe, tmp_path_factory):
     """The uninterrupted run of the current code from the same start as the format 1 checkpoint."""
     out = tmp_path_factory.mktemp("reference")
-    trainer = Trainer(recipe.model(), TrainerConfig(**recipe.settings(str(out))), *recipe.data())
+    trainer = Trainer(_model_from_its_recipe(recipe), TrainerConfig(**recipe.settings(str(out))), *recipe.data())
     trainer.train()
     return trainer
 
@@ -175,7 +187,7 @@ def test_adafactor_moments_in_their_factored_shape_are_accepted(tmp_path):
 
     train = load_digits("train").subset(slice(0, 32))
     config = TrainerConfig(output_dir=str(tmp_path), num_epochs=1, batch_size=16, learning_rate=1e-3,
-                           optimizer="Adafactor", steps_saving=1, show_progress=False, device="cpu")
+                           optimizer="Adafactor", checkpoint_every_n_epochs=1, show_progress=False, device="cpu")
     trainer = Trainer(tiny_model("AE"), config, train)
     trainer.train()
     resumed = Trainer.from_checkpoint(trainer.run_dir / "checkpoint_epoch_1", train, overrides={"num_epochs": 2})

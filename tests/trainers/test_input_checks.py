@@ -14,7 +14,7 @@ from conftest import tiny_model
 from gaekit import locks, serialization
 from gaekit.errors import ConfigError, DataError
 from gaekit.trainers import Trainer, TrainerCallback, TrainerConfig, check_output_dir, set_seed
-from gaekit.trainers.trainer import resolve_device
+from gaekit.trainers.setup import resolve_device
 
 
 def _config(tmp_path=None, **kw):
@@ -133,7 +133,7 @@ def test_check_output_dir_names_what_was_given(tmp_path):
 
 
 def test_one_pid_check_for_locks_and_atomic_saves():
-    assert serialization.pid_alive is locks.pid_alive
+    assert serialization.atomic.pid_alive is locks.pid_alive
     assert locks.pid_alive(os.getpid())
     assert not locks.pid_alive(0) and not locks.pid_alive(-3)
     assert locks.pid_alive(2**70)  # too large to check: treated as alive (never taken over)

@@ -99,7 +99,7 @@ def test_an_interruption_while_writing_a_periodic_checkpoint_resumes_exactly(dat
         return original(*args, **kwargs)
 
     monkeypatch.setattr(checkpoint_module, "save_tensors", failing_once)
-    trainer = Trainer(_model("VAEGAN"), _config(tmp_path, steps_saving=1), *data)
+    trainer = Trainer(_model("VAEGAN"), _config(tmp_path, checkpoint_every_n_epochs=1), *data)
     with pytest.raises(KeyboardInterrupt, match="injected"):
         trainer.train()
     names = {p.name for p in trainer.run_dir.iterdir()}

@@ -84,7 +84,7 @@ def test_exception_inside_a_step_resumes_from_before_that_step(data, reference, 
 
 def test_resume_from_periodic_checkpoints(data, reference, tmp_path):
     ref_model, _ = reference
-    trainer = Trainer(tiny_model("VAE", reconstruction_loss="bce"), _config(tmp_path, steps_saving=1,
+    trainer = Trainer(tiny_model("VAE", reconstruction_loss="bce"), _config(tmp_path, checkpoint_every_n_epochs=1,
                                                                             checkpoint_every_n_steps=4), *data)
     trainer.train()
     names = sorted(p.name for p in trainer.run_dir.iterdir())
@@ -110,7 +110,7 @@ def test_training_pipeline_resume_from(data, reference, tmp_path):
 
 
 def test_checkpoint_holds_no_pickle_and_is_written_atomically(data, tmp_path, monkeypatch):
-    trainer = Trainer(tiny_model("VAE"), _config(tmp_path, num_epochs=1, steps_saving=1), *data)
+    trainer = Trainer(tiny_model("VAE"), _config(tmp_path, num_epochs=1, checkpoint_every_n_epochs=1), *data)
     trainer.train()
     folder = trainer.run_dir / "checkpoint_epoch_1"
     assert {p.suffix for p in folder.iterdir()} == {".json", ".safetensors"}
@@ -127,7 +127,7 @@ def test_checkpoint_holds_no_pickle_and_is_written_atomically(data, tmp_path, mo
 
 
 def test_tampered_or_unsafe_checkpoints_are_refused(data, tmp_path):
-    trainer = Trainer(tiny_model("VAE"), _config(tmp_path, num_epochs=1, steps_saving=1), *data)
+    trainer = Trainer(tiny_model("VAE"), _config(tmp_path, num_epochs=1, checkpoint_every_n_epochs=1), *data)
     trainer.train()
     folder = trainer.run_dir / "checkpoint_epoch_1"
     fresh = Trainer(tiny_model("VAE"), _config(tmp_path), *data)
@@ -166,7 +166,8 @@ def _edit_state(folder, edit, keep_checksum=False):
 @pytest.fixture(scope="module")
 def finished(data, tmp_path_factory):
     """A 2-epoch run with a checkpoint per epoch, written with a data source."""
-    trainer = Trainer(tiny_model("VAE"), _config(tmp_path_factory.mktemp("finished"), num_epochs=2, steps_saving=1),
+    trainer = Trainer(tiny_model("VAE"), _config(tmp_path_factory.mktemp("finished"), num_epochs=2,
+                                                 checkpoint_every_n_epochs=1),
                       *data, data_source={"dataset": "digits", "data_dir": None})
     trainer.train()
     return trainer
@@ -185,7 +186,7 @@ def checkpoint(finished, tmp_path):
 def test_divergence_leaves_a_loadable_best_model(data, tmp_path):
     from dataclasses import replace
 
-    from gaekit.errors import TrainingError
+    from gaekit.errors import NonFiniteLossError
     from gaekit.models import AutoModel
 
     model = tiny_model("VAE", reconstruction_loss="bce")
@@ -198,7 +199,7 @@ def test_divergence_leaves_a_loadable_best_model(data, tmp_path):
 
     model.forward = diverging_forward
     trainer = Trainer(model, _config(tmp_path), *data)
-    with pytest.raises(TrainingError, match=r"non-finite loss .* best weights \(epoch 2.*best_model") as info:
+    with pytest.raises(NonFiniteLossError, match=r"non-finite loss .* best weights \(epoch 2.*best_model") as info:
         trainer.train()
     folder = trainer.run_dir / "best_model"
     assert str(folder) in str(info.value)
@@ -210,7 +211,7 @@ def test_divergence_leaves_a_loadable_best_model(data, tmp_path):
     calls["n"] = 0
     early = Trainer(tiny_model("VAE", reconstruction_loss="bce"), _config(tmp_path), *data)
     early.model.forward = lambda batch, ctx=None: replace(original_forward(batch, ctx), loss=torch.tensor(float("inf")))
-    with pytest.raises(TrainingError, match="non-finite") as info:
+    with pytest.raises(NonFiniteLossError, match="non-finite") as info:
         early.train()
     assert "best_model" not in str(info.value) and not (early.run_dir / "best_model").exists()
 

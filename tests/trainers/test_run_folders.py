@@ -18,12 +18,12 @@ from gaekit import serialization
 from gaekit.errors import ConfigError, TrainingError
 from gaekit.locks import LOCK_FILE
 from gaekit.trainers import Trainer, TrainerCallback, TrainerConfig
-from gaekit.trainers import trainer as trainer_module
+from gaekit.trainers import run_folder as run_folder_module
 
 
 def _config(tmp_path, **kw):
     base = {"output_dir": str(tmp_path), "num_epochs": 1, "batch_size": 16, "learning_rate": 1e-3,
-            "show_progress": False, "steps_saving": 1}
+            "show_progress": False, "checkpoint_every_n_epochs": 1}
     return TrainerConfig(**{**base, **kw})
 
 
@@ -51,7 +51,7 @@ def test_runs_started_in_the_same_second_get_their_own_folders(data, tmp_path, m
             time.sleep(0.2)
         return real_mkdir(self, *args, **kwargs)
 
-    monkeypatch.setattr(trainer_module, "datetime", FrozenClock)
+    monkeypatch.setattr(run_folder_module, "datetime", FrozenClock)
     monkeypatch.setattr(pathlib.Path, "mkdir", slow_mkdir)
     trainers = [Trainer(tiny_model("VAE"), _config(tmp_path), *data) for _ in range(2)]
     start, errors = threading.Barrier(2), []
@@ -147,7 +147,7 @@ def test_an_impossible_output_dir_is_refused_when_the_trainer_is_built(data, tmp
     blocker.write_text("not a folder")
     with pytest.raises(ConfigError, match=r"TrainerConfig.output_dir .*a_file above it is a file, not a folder"):
         Trainer(tiny_model("VAE"), _config(blocker / "runs"), *data)
-    monkeypatch.setattr(serialization.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(serialization.outputs.os, "access", lambda path, mode: False)
     with pytest.raises(ConfigError, match=r"TrainerConfig.output_dir .* is not writable"):
         Trainer(tiny_model("VAE"), _config(tmp_path / "new" / "runs"), *data)
     assert not (tmp_path / "new").exists()  # checked, nothing created

@@ -26,7 +26,7 @@ def mnist(mnist_dir):
 
 def _paper_convnet_vae(seed=0):
     set_seed(seed)
-    nets = {role: create_network("convnet", "mnist", role, 16, model="VAE") for role in ("encoder", "decoder")}
+    nets = {role: create_network("convnet", "mnist", role, 16, model=VAE) for role in ("encoder", "decoder")}
     return VAE(VAEConfig(input_dim=(1, 28, 28), latent_dim=16, reconstruction_loss="bce"), **nets)
 
 

@@ -170,7 +170,7 @@ def test_callbacks_see_every_event_in_order(tmp_path):
         def on_train_end(self, trainer):
             events.append("end")
 
-    Trainer(tiny_model("AE"), _config(tmp_path, num_epochs=2, steps_saving=2), _data(32),
+    Trainer(tiny_model("AE"), _config(tmp_path, num_epochs=2, checkpoint_every_n_epochs=2), _data(32),
             eval_data=_data(8), callbacks=[Recorder()]).train()
     assert events == ["begin", "step", "step", "evaluate", "epoch",
                       "step", "step", "evaluate", "epoch", "save", "save", "end"]

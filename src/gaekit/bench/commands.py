@@ -24,6 +24,17 @@ SPEC is a JSON or YAML StudySpec file; presets: paper, paper-latent, cpu-quick, 
 Run "gaekit bench run --help" (or plan/report) for every option."""
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (used by every ``gaekit`` command's count flags)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
 def _spec_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", nargs="?", default=None, help="a StudySpec file (.json, .yaml or .yml)")
     parser.add_argument("--preset", choices=["paper", "paper-latent", "cpu-quick", "smoke"],
@@ -76,7 +87,6 @@ def cmd_bench_report(args: argparse.Namespace) -> int:
 
 
 def add_bench_parser(sub: argparse._SubParsersAction) -> None:
-    from gaekit.cli import _positive  # the CLI's positive-int argparse type (gaekit.cli imports this lazily)
 
     bench = sub.add_parser("bench", help="the paper's benchmark study: run, plan, report",
                            description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -88,7 +98,7 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
                                           "last checkpoint, then write the report.")
     _spec_args(run)
     run.add_argument("--out", help="study folder (default: gaekit_bench/<preset or spec name>)")
-    run.add_argument("--workers", type=_positive, default=1,
+    run.add_argument("--workers", type=positive_int, default=1,
                      help="runs in parallel: local worker processes, torch threads split between them; with "
                           "--executor ray, the CPUs of a local Ray cluster (default: %(default)s)")
     run.add_argument("--shard", metavar="i/n", help="run only shard i of n (runs i, i+n, i+2n, ... of the study's "
@@ -98,7 +108,7 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
                           "(default: %(default)s)")
     run.add_argument("--ray-address", help="address of a running Ray cluster (default: start a local one)")
     run.add_argument("--data-dir", default=None, help="folder holding the datasets' folders (default: "
-                                                      "$GAEKIT_DATA_DIR, the user data dir, then ../shared/datasets)")
+                                                      "$GAEKIT_DATA_DIR, then the user data dir)")
     run.add_argument("--no-report", action="store_true", help="do not write the report at the end")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_bench_run)
@@ -108,7 +118,8 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
                                            "and a time ESTIMATE from a short calibration on this machine.")
     _spec_args(plan)
     plan.add_argument("--no-calibrate", action="store_true", help="only count the runs")
-    plan.add_argument("--workers", type=_positive, default=1, help="divide the estimate by this (default: %(default)s)")
+    plan.add_argument("--workers", type=positive_int, default=1,
+                      help="divide the estimate by this (default: %(default)s)")
     plan.set_defaults(func=cmd_bench_plan)
 
     report = commands.add_parser("report", help="write the report of a study folder",

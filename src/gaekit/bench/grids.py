@@ -44,21 +44,22 @@ PAPER_GRIDS: dict[str, dict[str, Any]] = {
     "VAE": {"model": "VAE", "configs": [{}] * NUM_PAPER_CONFIGS, "source": None, "note": _REPEATS_NOTE},
     "VAMP": {"model": "VAMP", "source": "Table 8", "sampler_overrides": {"normal": "vamp"},
              # Table 8's fourth value is printed as 500 (likely a typo for 50); kept as printed.
-             "configs": _columns(number_components=[10, 20, 30, 500, 100, 150, 200, 250, 300, 500]),
-             "note": "number_components = K; config 4 printed as 500 (likely 50), kept as printed; "
+             "configs": _columns(num_components=[10, 20, 30, 500, 100, 150, 200, 250, 300, 500]),
+             "note": "num_components = K; config 4 printed as 500 (likely 50), kept as printed; "
                      "samples from its own VAMP prior instead of N(0, I)"},
     "IWAE": {"model": "IWAE", "source": "Table 9",
-             "configs": _columns(number_samples=[2, 3, 4, 5, 6, 7, 8, 9, 10, 12]), "note": "number_samples = L"},
+             "configs": _columns(num_importance_samples=[2, 3, 4, 5, 6, 7, 8, 9, 10, 12]),
+             "note": "num_importance_samples = L"},
     "VAE-lin-NF": {"model": "VAE_LinNF", "source": "Table 10",
                    "configs": _columns(flows=["PPPPP", "RRRRR", "PRPRP", "10P", "15P", "20P", "30P", "PRPRPRPRPR",
                                               "PPP", "PRPRPRPPPR"]),
                    "note": "flow sequence, P planar and R radial (the config expands the shorthand)"},
     "VAE-IAF": {"model": "VAE_IAF", "source": "Table 11",
                 "configs": _columns(hidden_size=[32, 32, 32, 32, 32, 32, 32, 32, 64, 128],
-                                    n_hidden_in_made=[2, 2, 2, 2, 2, 2, 4, 6, 2, 2],
-                                    n_made_blocks=[1, 2, 5, 10, 20, 4, 4, 4, 4, 4]),
+                                    num_made_hidden_layers=[2, 2, 2, 2, 2, 2, 4, 6, 2, 2],
+                                    num_made_blocks=[1, 2, 5, 10, 20, 4, 4, 4, 4, 4]),
                 "note": "hidden size in MADE = hidden_size, number of hidden units (layers) in MADE = "
-                        "n_hidden_in_made, number of IAF blocks = n_made_blocks"},
+                        "num_made_hidden_layers, number of IAF blocks = num_made_blocks"},
     "beta-VAE": {"model": "BetaVAE", "source": "Table 12",
                  "configs": _columns(beta=[1e-3, 1e-2, 1e-1, 0.5, 2, 5, 10, 20, 1e2, 1e3])},
     "beta-TC-VAE": {"model": "BetaTCVAE", "source": "Table 13", "fields": {"alpha": 1.0, "gamma": 1.0},

@@ -19,7 +19,7 @@ from typing import Any
 
 DATA_FILE = Path(__file__).parent / "data" / "paper_results.json"
 
-# Display names of the samplers (gaekit.cli.SAMPLER_ALIASES keys), as the paper's tables write them.
+# Display names of the samplers (gaekit.samplers.SAMPLER_ALIASES keys), as the paper's tables write them.
 SAMPLER_TITLES = {"normal": "N(0, I)", "gmm": "GMM", "vamp": "VAMP", "maf": "MAF", "two_stage": "2-stage VAE"}
 TABLE3_SAMPLERS = ("normal", "gmm", "vamp")
 

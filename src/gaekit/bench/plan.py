@@ -108,7 +108,7 @@ def _calibrate_one(spec: StudySpec, run: RunSpec, steps: int, sizes: tuple[int, 
     set_seed(0)
     model = build_model(spec, run, shape)
     config = protocol.trainer_config(run.dataset, protocol.learning_rate, 0, None).replace(
-        num_epochs=1, steps_saving=None, scheduler=None, scheduler_params={})
+        num_epochs=1, checkpoint_every_n_epochs=None, scheduler=None, scheduler_params={})
     trainer = Trainer(model, config, torch.rand(protocol.batch_size * steps, *shape, generator=generator))
     start = time.perf_counter()
     trainer.train()

@@ -24,11 +24,11 @@ from typing import Any
 from gaekit.bench import layout
 from gaekit.bench.runs import RunRecord, RunSpec, now, run_dir, run_lock
 from gaekit.bench.spec import VALIDATION_TASKS, StudySpec
-from gaekit.errors import ConfigError, TrainingError
+from gaekit.errors import CheckpointError, ConfigError, NonFiniteLossError, TrainingError
+from gaekit.serialization import write_json
 from gaekit.trainers.callbacks import TrainerCallback
 
 _DATA: dict[tuple, Any] = {}  # per-process cache of loaded splits
-NON_FINITE = "non-finite loss"  # start of the trainer's TrainingError message for a non-finite loss
 
 
 def load_split(dataset: str, split: str, limit: int | None, data_dir: str | None):
@@ -45,23 +45,21 @@ def load_split(dataset: str, split: str, limit: int | None, data_dir: str | None
 
 
 def build_model(spec: StudySpec, run: RunSpec, input_dim: tuple[int, ...]):
-    """The run's model: registry class, its config fields, and ``create_network`` encoder/decoder."""
-    from gaekit.models import MODELS
-    from gaekit.nn import create_network
+    """The run's model: its config fields with the run's latent size and network (and the study's options for
+    that network), built by ``gaekit.create_model``."""
+    from gaekit.models import create_model
 
-    model_cls = MODELS.get(run.model_name)
-    config = model_cls.config_class.from_dict({**run.config, "input_dim": list(input_dim),
-                                               "latent_dim": run.latent_dim})
-    options = spec.network_options.get(run.network, {})
-    networks = {role: create_network(run.network, dataset=tuple(input_dim), role=role, latent_dim=run.latent_dim,
-                                      model=model_cls, **options) for role in ("encoder", "decoder")}
-    return model_cls(config, **networks)
+    return create_model(run.model_name, **{**run.config, "input_dim": list(input_dim), "latent_dim": run.latent_dim,
+                                           "network": run.network,
+                                           "network_options": spec.network_options.get(run.network, {})})
 
 
 def _checkpoint_step(folder: Path) -> int:
+    from gaekit.trainers import read_checkpoint_info
+
     try:
-        return int(json.loads((folder / "trainer_state.json").read_text())["state"]["trainer"]["global_step"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return read_checkpoint_info(folder)["global_step"]
+    except CheckpointError:
         return -1  # incomplete: never chosen
 
 
@@ -122,7 +120,7 @@ def _train(spec: StudySpec, run: RunSpec, record: RunRecord, folder: Path, train
         try:
             trainer.train()
         except TrainingError as err:
-            non_finite = str(err).startswith(NON_FINITE)
+            non_finite = isinstance(err, NonFiniteLossError)
             attempt.update(outcome="non_finite" if non_finite else "error", message=str(err),
                            epoch=trainer.state.epoch)
             shutil.rmtree(training_dir, ignore_errors=True)
@@ -143,9 +141,7 @@ def _train(spec: StudySpec, run: RunSpec, record: RunRecord, folder: Path, train
         record.num_parameters = sum(p.numel() for p in trainer.model.parameters())
         record.write(path)
         # keep the history, drop the checkpoints
-        history = trainer.run_dir / "history.json"
-        if history.is_file():
-            shutil.copy(history, training_dir / "history.json")
+        write_json(training_dir / "history.json", trainer.state.history)
         shutil.rmtree(trainer.run_dir, ignore_errors=True)
         return trainer.model
 
@@ -182,7 +178,6 @@ def _samplers(spec: StudySpec, run: RunSpec, model, train, val, notes: dict[str,
 def _evaluate(spec: StudySpec, run: RunSpec, record: RunRecord, folder: Path, model, splits: dict,
               data_dir: str | None) -> None:
     from gaekit.metrics import EvaluationData, evaluate
-    from gaekit.serialization import write_json
 
     start = time.perf_counter()
     tasks = list(spec.tasks)

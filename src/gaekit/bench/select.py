@@ -55,7 +55,7 @@ def _score_key(result: dict[str, Any], kind: str, section: dict[str, Any]) -> st
 
 def sampler_label(key: str) -> str:
     """The study's name of a sampler from a generation result key (``NormalSampler`` -> ``normal``)."""
-    from gaekit.cli import SAMPLER_ALIASES
+    from gaekit.samplers import SAMPLER_ALIASES
 
     base = key.rsplit("_", 1)[0] if key.rsplit("_", 1)[-1].isdigit() else key
     inverse = {cls: alias for alias, cls in SAMPLER_ALIASES.items()}

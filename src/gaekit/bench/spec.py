@@ -29,8 +29,9 @@ def _check_model_fields(where: str, model_name: str, fields: dict[str, Any]) -> 
     """Refuse fields the registered model's config does not accept, or that the study sets itself."""
     from gaekit.models import MODELS
 
-    accepted = [k for k in MODELS.get(model_name).config_class.accepted_keys() if k not in STUDY_SET_FIELDS]
-    unknown = sorted(set(fields) - set(accepted))
+    config_class = MODELS.get(model_name).config_class
+    accepted = [k for k in config_class.accepted_keys() if k not in STUDY_SET_FIELDS]
+    unknown = sorted(set(fields) - set(accepted) - set(config_class.all_aliases()))  # old spellings: accepted
     if unknown:
         raise ConfigError(f"{where}: unknown field(s) {unknown} for model {model_name!r}; accepted: {accepted}")
 
@@ -149,7 +150,7 @@ class TrainingSpec(BaseConfig):
         return TrainerConfig(output_dir=output_dir, num_epochs=self.num_epochs, batch_size=self.batch_size,
                              learning_rate=learning_rate, optimizer=self.optimizer,
                              optimizer_params=dict(self.optimizer_params), scheduler=scheduler,
-                             scheduler_params=params, seed=seed, device=self.device, steps_saving=1,
+                             scheduler_params=params, seed=seed, device=self.device, checkpoint_every_n_epochs=1,
                              show_progress=False)
 
 
@@ -197,7 +198,7 @@ class StudySpec(BaseConfig):
     samplers : list of str
         Sampler aliases (normal, gmm, maf, two_stage, vamp, ...) or registered sampler names.
     sampler_settings : dict
-        Per sampler alias, its config fields (e.g. ``{"gmm": {"n_components": 10}}``).
+        Per sampler alias, its config fields (e.g. ``{"gmm": {"num_components": 10}}``).
     seeds : list of int
     data : DataSpec
     evaluation : dict
@@ -277,12 +278,13 @@ class StudySpec(BaseConfig):
         checks name the bad option (no memory is allocated)."""
         import torch
 
+        from gaekit.models import MODELS
         from gaekit.nn import create_network, encoder_kind
 
         extra = sorted(set(self.network_options) - set(self.networks))
         self._require("network_options", not extra, f"options only for the study's networks {self.networks} "
                                                     f"(also has {extra})")
-        kinds = {encoder_kind(m.model): m.model for m in self.models}  # one model per encoder kind
+        kinds = {encoder_kind(MODELS.get(m.model)): m.model for m in self.models}  # one model per encoder kind
         for network, options in self.network_options.items():
             self._require("network_options", isinstance(options, dict),
                           f"per network a mapping of create_network options ({network!r} has {options!r})")
@@ -291,7 +293,8 @@ class StudySpec(BaseConfig):
                     try:
                         with torch.device("meta"):
                             create_network(network, dataset=dataset, role=role,
-                                           latent_dim=self.latent_dims[dataset][0], model=model, **options)
+                                           latent_dim=self.latent_dims[dataset][0], model=MODELS.get(model),
+                                           **options)
                     except ConfigError as err:
                         raise ConfigError(f"StudySpec.network_options[{network!r}] is invalid for dataset "
                                           f"{dataset!r} ({role} of {model}): {err}") from None
@@ -312,13 +315,9 @@ class StudySpec(BaseConfig):
 
     def sampler_config(self, alias: str):
         """The sampler config for ``alias`` with ``sampler_settings[alias]`` applied."""
-        from gaekit.cli import SAMPLER_ALIASES
-        from gaekit.samplers import SAMPLERS
+        from gaekit.samplers import resolve_sampler
 
-        if alias not in SAMPLER_ALIASES and alias not in SAMPLERS:
-            raise ConfigError(f"StudySpec.samplers: unknown sampler {alias!r}; expected one of "
-                              f"{', '.join(SAMPLER_ALIASES)} or a registered sampler: {', '.join(SAMPLERS.names())}")
-        cls = SAMPLERS.get(SAMPLER_ALIASES.get(alias, alias))
+        cls = resolve_sampler(alias, "StudySpec.samplers")
         settings = dict(self.sampler_settings.get(alias, {}))
         if "show_progress" in cls.config_class.accepted_keys():
             settings.setdefault("show_progress", False)

@@ -1,35 +1,28 @@
-"""Data for gaekit: in-memory datasets, adapters for torch data, batch iteration and dataset loaders.
+"""Data for gaekit: in-memory datasets, adapters for torch data, batch iteration, validation and dataset loaders.
 
-scikit-learn is imported only when :func:`load_digits` is called.
+The modules, from the bottom up: ``tensors`` (dtype rules, conversion), ``containers`` (:class:`Batch`,
+:class:`ArrayDataset`), ``adapters`` (torch datasets and loaders, :func:`as_dataset`), ``validation``,
+``batching``; the sources ``lookup`` (where files are searched, shared by the file-based sources), ``mnist``,
+``cifar``, ``images`` (decoding), ``image_folders`` (folders, CelebA), ``digits``, ``npz``; and ``registry``
+(:data:`DATASETS`, :func:`load_dataset`). Import from ``gaekit.data``, not from these modules.
+
+scikit-learn is imported only when :func:`load_digits` is called, Pillow only when images are decoded.
 """
 
 from __future__ import annotations
 
+from gaekit.data.adapters import LoaderAdapter, TorchDatasetAdapter, as_dataset
+from gaekit.data.batching import iterate_batches, num_batches
 from gaekit.data.cifar import CIFAR10_CLASSES, load_cifar10, read_cifar_batch
-from gaekit.data.dataset import (
-    ArrayDataset,
-    Batch,
-    LoaderAdapter,
-    TorchDatasetAdapter,
-    as_dataset,
-    check_batch,
-    check_codes,
-    iterate_batches,
-    num_batches,
-    validate_data,
-)
-from gaekit.data.images import decode_image, list_images, load_celeba, load_image_folder
-from gaekit.data.sources import (
-    DATASETS,
-    download_mnist,
-    find_data_dir,
-    load_dataset,
-    load_digits,
-    load_fashion_mnist,
-    load_mnist,
-    load_npz,
-    read_idx,
-)
+from gaekit.data.containers import ArrayDataset, Batch
+from gaekit.data.digits import load_digits
+from gaekit.data.image_folders import list_images, load_celeba, load_image_folder
+from gaekit.data.images import decode_image
+from gaekit.data.lookup import find_data_dir
+from gaekit.data.mnist import download_mnist, load_fashion_mnist, load_mnist, read_idx
+from gaekit.data.npz import load_npz
+from gaekit.data.registry import DATASETS, load_dataset
+from gaekit.data.validation import check_batch, check_codes, validate_data
 
 __all__ = [
     "CIFAR10_CLASSES",

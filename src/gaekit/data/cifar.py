@@ -26,7 +26,6 @@ were checked against public sources when this module was written.
 from __future__ import annotations
 
 import io
-import os
 import pickle
 import re
 import zlib
@@ -36,13 +35,11 @@ from typing import Any
 
 import numpy as np
 
-from gaekit.data.dataset import ArrayDataset
-from gaekit.data.sources import _candidate_dirs, _check_split, _file_key, _not_found, _verify_md5
+from gaekit.data.containers import ArrayDataset
+from gaekit.data.lookup import PathLike, candidate_dirs, check_split, file_key, not_found, verify_md5
 from gaekit.errors import DataError
 
 __all__ = ["CIFAR10_CLASSES", "load_cifar10", "read_cifar_batch"]
-
-PathLike = str | os.PathLike
 
 CIFAR10_CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
@@ -240,15 +237,30 @@ def read_cifar_batch(source: PathLike | bytes, name: str | None = None) -> tuple
         (e.g. a function such as ``os.system``: refused before anything runs), or content that is not
         ``{b"data": uint8 (N, 3072), b"labels": N ints in 0..9}``.
     """
+    raw, what = _batch_bytes(source, name)
+    entries = _unpickle_entries(raw, what)
+    images, labels = _batch_images(entries["data"], what), _batch_labels(entries["labels"], what)
+    if labels.shape[0] != images.shape[0]:
+        raise DataError(f"{what} has {images.shape[0]} images but {labels.shape[0]} labels")
+    if labels.size and (labels.min() < 0 or labels.max() >= _NUM_CLASSES):
+        raise DataError(
+            f"{what} has labels in {int(labels.min())}..{int(labels.max())}; expected 0..{_NUM_CLASSES - 1}"
+        )
+    return images.reshape(-1, 3, 32, 32), labels
+
+
+def _batch_bytes(source: PathLike | bytes, name: str | None) -> tuple[bytes, str]:
+    """The content of a batch, and the name it goes by in messages."""
     if isinstance(source, (bytes, bytearray)):
-        raw = bytes(source)
-        what = name or "batch"
-    else:
-        path = Path(source)
-        what = name or str(path)
-        if not path.is_file():
-            raise DataError(f"CIFAR-10 batch {path} does not exist")
-        raw = path.read_bytes()
+        return bytes(source), name or "batch"
+    path = Path(source)
+    if not path.is_file():
+        raise DataError(f"CIFAR-10 batch {path} does not exist")
+    return path.read_bytes(), name or str(path)
+
+
+def _unpickle_entries(raw: bytes, what: str) -> dict[str | None, Any]:
+    """The batch dict, unpickled by :class:`_DataOnlyUnpickler`, its keys as text; it must hold data and labels."""
     try:
         obj = _DataOnlyUnpickler(io.BytesIO(raw)).load()
     except _Refused as exc:
@@ -268,7 +280,11 @@ def read_cifar_batch(source: PathLike | bytes, name: str | None = None) -> tuple
     if missing:
         keys = sorted(repr(k) for k in obj)
         raise DataError(f"{what} has no {' / '.join(missing)} entry; it holds keys {', '.join(keys)}")
-    data = entries["data"]
+    return entries
+
+
+def _batch_images(data: Any, what: str) -> np.ndarray:
+    """The batch's ``data`` entry as uint8 rows of 3072 values (one 32x32 RGB image each)."""
     if not isinstance(data, _Array):
         raise DataError(f"{what}: 'data' is a {type(data).__name__}; expected a uint8 numpy array")
     images = _to_numpy(data, f"{what}: 'data'")
@@ -277,23 +293,19 @@ def read_cifar_batch(source: PathLike | bytes, name: str | None = None) -> tuple
             f"{what}: 'data' has shape {images.shape} and dtype {images.dtype}; expected uint8 of shape "
             f"(N, {_PIXELS}) (N 32x32 RGB images, one row each)"
         )
-    labels_obj = entries["labels"]
+    return images
+
+
+def _batch_labels(labels_obj: Any, what: str) -> np.ndarray:
+    """The batch's ``labels`` entry (a list of ints, or an integer array) as int64 of shape ``(N,)``."""
     if isinstance(labels_obj, _Array):
         labels = _to_numpy(labels_obj, f"{what}: 'labels'")
         if labels.dtype.kind not in "iu" or labels.ndim != 1:
             raise DataError(f"{what}: 'labels' is a {labels.dtype} array of shape {labels.shape}; expected N ints")
-        labels = labels.astype(np.int64)
-    elif isinstance(labels_obj, (list, tuple)) and all(type(v) is int for v in labels_obj):
-        labels = np.asarray(labels_obj, dtype=np.int64).reshape(-1)
-    else:
-        raise DataError(f"{what}: 'labels' is not a list of ints")
-    if labels.shape[0] != images.shape[0]:
-        raise DataError(f"{what} has {images.shape[0]} images but {labels.shape[0]} labels")
-    if labels.size and (labels.min() < 0 or labels.max() >= _NUM_CLASSES):
-        raise DataError(
-            f"{what} has labels in {int(labels.min())}..{int(labels.max())}; expected 0..{_NUM_CLASSES - 1}"
-        )
-    return images.reshape(-1, 3, 32, 32), labels
+        return labels.astype(np.int64)
+    if isinstance(labels_obj, (list, tuple)) and all(type(v) is int for v in labels_obj):
+        return np.asarray(labels_obj, dtype=np.int64).reshape(-1)
+    raise DataError(f"{what}: 'labels' is not a list of ints")
 
 
 # ---------------------------------------------------------------------- locating
@@ -301,14 +313,14 @@ def _locate(root: PathLike | None) -> tuple[str, Path]:
     """Return ("folder", batches folder) or ("archive", tar.gz path), searching the usual places."""
     if root is not None and Path(root).expanduser().is_file():
         return "archive", Path(root).expanduser()
-    cands = _candidate_dirs("cifar10", root)
+    cands = candidate_dirs("cifar10", root)
     for c in cands:
         for folder in (c / _FOLDER, c):
             if all((folder / b).is_file() for b in _ALL_BATCHES):
                 return "folder", folder
         if (c / _ARCHIVE).is_file():
             return "archive", c / _ARCHIVE
-    raise _not_found("cifar10", root, cands, f"no folder with {', '.join(_ALL_BATCHES)} (also looked for in "
+    raise not_found("cifar10", root, cands, f"no folder with {', '.join(_ALL_BATCHES)} (also looked for in "
                      f"{_FOLDER}/ of each) and no {_ARCHIVE}",
                      "get the python version from https://www.cs.toronto.edu/~kriz/cifar.html and put the archive (or "
                      "its extracted cifar-10-batches-py folder) in {where}")
@@ -328,8 +340,8 @@ def _folder_batches(folder: Path, names: Sequence[str], verify: bool) -> list[tu
     for b in names:
         path = folder / b
         if verify:
-            _verify_md5(path, _MD5[b])
-        key = (_file_key(path), b)
+            verify_md5(path, _MD5[b])
+        key = (file_key(path), b)
         if key not in _CACHE:
             _CACHE[key] = _freeze(*read_cifar_batch(path))
         out.append(_CACHE[key])
@@ -340,8 +352,8 @@ def _archive_batches(archive: Path, names: Sequence[str], verify: bool) -> list[
     import tarfile
 
     if verify:
-        _verify_md5(archive, _MD5[_ARCHIVE])
-    fkey = _file_key(archive)
+        verify_md5(archive, _MD5[_ARCHIVE])
+    fkey = file_key(archive)
     if any((fkey, b) not in _CACHE for b in names):
         found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         try:
@@ -386,7 +398,7 @@ def load_cifar10(split: str = "train", root: PathLike | None = None, verify: boo
         ``cifar-10-python.tar.gz``), or the path of the archive. Searched like
         :func:`gaekit.data.find_data_dir` with the folder name ``cifar10``: when given, only ``root``
         and ``root/cifar10`` (a ``root`` without the data is a ``DataError`` naming it); else
-        ``$GAEKIT_DATA_DIR/cifar10``, ``~/.cache/gaekit/data/cifar10``, ``../shared/datasets/cifar10``.
+        ``$GAEKIT_DATA_DIR/cifar10``, ``~/.cache/gaekit/data/cifar10``.
         An extracted folder is preferred to the archive, which is read in memory (never extracted).
     verify : bool, optional
         Check the official md5 of each batch file used, or of the archive (cached per file).
@@ -403,7 +415,7 @@ def load_cifar10(split: str = "train", root: PathLike | None = None, verify: boo
         Files not found (the message lists where it looked), an md5 mismatch (file, expected,
         actual), or a malformed or unsafe batch (see :func:`read_cifar_batch`).
     """
-    _check_split(split)
+    check_split(split)
     kind, where = _locate(root)
     reader = _folder_batches if kind == "folder" else _archive_batches
     if split == "test":

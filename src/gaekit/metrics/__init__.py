@@ -17,14 +17,10 @@ from gaekit.metrics.classifier import (
     domain_classifier,
     train_domain_classifier,
 )
-from gaekit.metrics.evaluation import TASKS, EvaluationConfig, EvaluationData, EvaluationResult, evaluate
-from gaekit.metrics.extractors import (
-    EXTRACTORS,
-    ExtractorUnavailableError,
-    FeatureExtractor,
-    cache_dir,
-    resolve_extractor,
-)
+from gaekit.metrics.evaluation import evaluate
+from gaekit.metrics.evaluation_result import EvaluationResult
+from gaekit.metrics.evaluation_spec import TASKS, EvaluationConfig, EvaluationData
+from gaekit.metrics.extractors import EXTRACTORS, ExtractorUnavailableError, FeatureExtractor, cache_dir
 from gaekit.metrics.inception import (
     FIDInceptionV3,
     ensure_inception_weights,
@@ -33,6 +29,7 @@ from gaekit.metrics.inception import (
     load_fid_inception,
 )
 from gaekit.metrics.probes import kmeans_accuracy, linear_probe
+from gaekit.metrics.resolve import resolve_extractor
 from gaekit.metrics.scores import (
     cluster_accuracy,
     feature_statistics,

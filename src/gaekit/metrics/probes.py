@@ -80,52 +80,13 @@ def linear_probe(train_z: Any, train_y: Any, val_z: Any, val_y: Any, test_z: Any
     _check_positive(runs=runs, epochs=epochs, batch_size=batch_size)
     if not (learning_rate > 0 and weight_decay >= 0):
         raise ConfigError(f"learning_rate={learning_rate!r} must be > 0 and weight_decay={weight_decay!r} >= 0")
-    xs, ys = zip(*(_features_labels(z, y, name) for z, y, name in
-                   ((train_z, train_y, "train"), (val_z, val_y, "validation"), (test_z, test_y, "test"))))
-    if not xs[0].shape[1] == xs[1].shape[1] == xs[2].shape[1]:
-        raise DataError(f"embedding sizes differ: {[x.shape[1] for x in xs]}")
-    mean = xs[0].mean(0)
-    std = xs[0].std(0, unbiased=False)
-    std = torch.where(std > 1e-12, std, torch.ones_like(std))
-    x_train, x_val, x_test = ((x - mean) / std for x in xs)
-    y_train, y_val, y_test = ys
-    n, d = x_train.shape
-    k = int(max(int(y.max()) for y in ys)) + 1
-    if int(min(int(y.min()) for y in ys)) < 0:
-        raise DataError("class labels must be >= 0")
-
+    (x_train, y_train), val, test, k = _standardised(((train_z, train_y, "train"), (val_z, val_y, "validation"),
+                                                      (test_z, test_y, "test")))
     gen = torch.Generator().manual_seed(check_seed(seed, "linear_probe: seed"))
-    bound = 1.0 / d**0.5
-    weight = ((torch.rand(runs, d, k, generator=gen) * 2 - 1) * bound).requires_grad_()
-    bias = ((torch.rand(runs, 1, k, generator=gen) * 2 - 1) * bound).requires_grad_()
-    optimizer = torch.optim.Adam([weight, bias], lr=learning_rate, weight_decay=weight_decay)
-    best_val = torch.full((runs,), -1.0)
-    best_epoch = torch.zeros(runs, dtype=torch.long)
-    best_w, best_b = weight.detach().clone(), bias.detach().clone()
-
-    def accuracy(w: Tensor, b: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        with torch.no_grad():
-            pred = torch.baddbmm(b, x.unsqueeze(0).expand(runs, -1, -1), w).argmax(-1)
-        return (pred == y.unsqueeze(0)).double().mean(1)
-
-    for epoch in range(epochs):
-        order = torch.argsort(torch.rand(runs, n, generator=gen), dim=1)
-        for start in range(0, n, batch_size):
-            idx = order[:, start:start + batch_size]
-            logits = torch.baddbmm(bias, x_train[idx], weight)
-            loss = F.cross_entropy(logits.reshape(-1, k), y_train[idx].reshape(-1)) * runs
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-        val_acc = accuracy(weight.detach(), bias.detach(), x_val, y_val)
-        better = val_acc > best_val
-        best_val = torch.where(better, val_acc, best_val)
-        best_epoch = torch.where(better, torch.full_like(best_epoch, epoch + 1), best_epoch)
-        best_w[better] = weight.detach()[better]
-        best_b[better] = bias.detach()[better]
-        if progress is not None:
-            progress(1)
-    test_acc = accuracy(best_w, best_b, x_test, y_test).numpy()
+    best_w, best_b, best_val, best_epoch = _train_runs(x_train, y_train, *val, k, runs=runs, epochs=epochs,
+                                                       batch_size=batch_size, learning_rate=learning_rate,
+                                                       weight_decay=weight_decay, gen=gen, progress=progress)
+    test_acc = _accuracy(best_w, best_b, *test).numpy()
     val_acc = best_val.double().numpy()
     return {
         "test_accuracy_mean": float(test_acc.mean()),
@@ -137,6 +98,61 @@ def linear_probe(train_z: Any, train_y: Any, val_z: Any, val_y: Any, test_z: Any
         "runs": runs, "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
         "weight_decay": weight_decay, "num_classes": k,
     }
+
+
+def _standardised(splits: tuple[tuple[Any, Any, str], ...]) -> tuple[Any, ...]:
+    """``(x, y)`` of each split, the features standardised with the first split's mean and standard deviation,
+    and the number of classes ``K`` (largest label + 1)."""
+    xs, ys = zip(*(_features_labels(z, y, name) for z, y, name in splits))
+    if not xs[0].shape[1] == xs[1].shape[1] == xs[2].shape[1]:
+        raise DataError(f"embedding sizes differ: {[x.shape[1] for x in xs]}")
+    mean = xs[0].mean(0)
+    std = xs[0].std(0, unbiased=False)
+    std = torch.where(std > 1e-12, std, torch.ones_like(std))
+    k = int(max(int(y.max()) for y in ys)) + 1
+    if int(min(int(y.min()) for y in ys)) < 0:
+        raise DataError("class labels must be >= 0")
+    return (*(((x - mean) / std, y) for x, y in zip(xs, ys)), k)
+
+
+def _accuracy(w: Tensor, b: Tensor, x: Tensor, y: Tensor) -> Tensor:
+    """Accuracy of each of the ``runs`` linear layers ``x @ w[r] + b[r]`` on ``(x, y)``."""
+    with torch.no_grad():
+        pred = torch.baddbmm(b, x.unsqueeze(0).expand(w.shape[0], -1, -1), w).argmax(-1)
+    return (pred == y.unsqueeze(0)).double().mean(1)
+
+
+def _train_runs(x_train: Tensor, y_train: Tensor, x_val: Tensor, y_val: Tensor, k: int, *, runs: int, epochs: int,
+                batch_size: int, learning_rate: float, weight_decay: float, gen: torch.Generator,
+                progress: Callable[[int], None] | None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Train ``runs`` ``Linear(D, K)`` layers as one batched tensor; return each run's weights and bias of its
+    best validation epoch (earliest on ties), that accuracy and that epoch."""
+    n, d = x_train.shape
+    bound = 1.0 / d**0.5
+    weight = ((torch.rand(runs, d, k, generator=gen) * 2 - 1) * bound).requires_grad_()
+    bias = ((torch.rand(runs, 1, k, generator=gen) * 2 - 1) * bound).requires_grad_()
+    optimizer = torch.optim.Adam([weight, bias], lr=learning_rate, weight_decay=weight_decay)
+    best_val = torch.full((runs,), -1.0)
+    best_epoch = torch.zeros(runs, dtype=torch.long)
+    best_w, best_b = weight.detach().clone(), bias.detach().clone()
+    for epoch in range(epochs):
+        order = torch.argsort(torch.rand(runs, n, generator=gen), dim=1)
+        for start in range(0, n, batch_size):
+            idx = order[:, start:start + batch_size]
+            logits = torch.baddbmm(bias, x_train[idx], weight)
+            loss = F.cross_entropy(logits.reshape(-1, k), y_train[idx].reshape(-1)) * runs
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        val_acc = _accuracy(weight.detach(), bias.detach(), x_val, y_val)
+        better = val_acc > best_val
+        best_val = torch.where(better, val_acc, best_val)
+        best_epoch = torch.where(better, torch.full_like(best_epoch, epoch + 1), best_epoch)
+        best_w[better] = weight.detach()[better]
+        best_b[better] = bias.detach()[better]
+        if progress is not None:
+            progress(1)
+    return best_w, best_b, best_val, best_epoch
 
 
 def kmeans_accuracy(z: Any, y: Any, *, n_clusters: int | None = None, runs: int = 100, seed: int = 0,

@@ -63,7 +63,7 @@ class FlowPosteriorVAE(VAE):
     def forward(self, batch: Any, ctx: StepContext | None = None) -> ModelOutput:
         x = batch_data(batch)
         mean, log_var = self.posterior(x)
-        z0 = _losses.reparameterize(mean, log_var)
+        z0 = _losses.reparameterize(mean, log_var, ctx)
         z_k, log_det = self.apply_flow(z0)
         recon_x, recon_loss = self.reconstruction_terms(self.decode_logits(z_k), x)
         kl = self.flow_kl(z0, z_k, log_det, mean, log_var)

@@ -1,18 +1,22 @@
 """Shared maths of the model family.
 
-Convention (DESIGN §3): every function here returns one value *per sample*, shape ``(B,)``,
+Convention: every function here returns one value *per sample*, shape ``(B,)``,
 summed over data or latent dimensions; models average over the batch.
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gaekit.models._shard import standard_normal_like
+from gaekit.models import _shard
+
+if TYPE_CHECKING:
+    from gaekit.models.base import StepContext
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -60,14 +64,11 @@ def log_normal_diag(z: Tensor, mean: Tensor, log_var: Tensor) -> Tensor:
     return -0.5 * ((z - mean).pow(2) * torch.exp(-log_var) + log_var + LOG_2PI).sum(-1)
 
 
-def reparameterize(mean: Tensor, log_var: Tensor, generator: torch.Generator | None = None) -> Tensor:
-    """``z = mean + exp(log_var / 2) * eps``, ``eps ~ N(0, I)`` (reparameterisation trick)."""
+def reparameterize(mean: Tensor, log_var: Tensor, ctx: StepContext | None = None) -> Tensor:
+    """``z = mean + exp(log_var / 2) * eps``, ``eps ~ N(0, I)`` (reparameterisation trick); ``eps`` is
+    drawn from the step's context (see ``gaekit.models._shard``)."""
     std = torch.exp(0.5 * log_var)
-    if generator is None:
-        eps = standard_normal_like(std)  # the global batch's noise under data-parallel training
-    else:
-        eps = torch.randn(std.shape, generator=generator, device=generator.device, dtype=std.dtype).to(std.device)
-    return mean + std * eps
+    return mean + std * _shard.randn_like(std, ctx)
 
 
 # -- importance-weighted bounds (IWAE, MIWAE, CIWAE, PIWAE) ------------------------------------
@@ -198,17 +199,24 @@ def bce_with_logits_target(logits: Tensor, target: float) -> Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, float(target)), reduction="none")
 
 
-def permute_dims(z: Tensor, generator: torch.Generator | None = None) -> Tensor:
+def permute_dims(z: Tensor, ctx: StepContext | None = None) -> Tensor:
     """Permute each latent dimension independently across the batch (Kim and Mnih 2018,
     arXiv:1802.05983, Algorithm 1): column ``j`` of the result is ``z[pi_j, j]`` for its own random
     permutation ``pi_j`` of the batch. Samples of ``prod_j q(z_j)`` from samples of ``q(z)``; ``(B, L)``.
     """
-    b, dims = z.shape
-    if generator is None:
-        keys = torch.rand(b, dims, device=z.device)
-    else:
-        keys = torch.rand(b, dims, generator=generator, device=generator.device).to(z.device)
+    keys = _shard.rand(z.shape, ctx, device=z.device)
     return torch.gather(z, 0, keys.argsort(dim=0))
+
+
+def gumbel_softmax_hard(logits: Tensor, tau: float, ctx: StepContext | None = None) -> Tensor:
+    """One-hot samples of ``softmax((logits + g) / tau)`` over the last dimension, ``g ~ Gumbel(0, 1)``, with
+    the soft sample's gradient (straight-through; Jang et al. 2017, arXiv:1611.01144), as
+    ``F.gumbel_softmax(logits, tau, hard=True)`` computes it, the noise drawn from the step's context."""
+    gumbels = -_shard.exponential_like(logits, ctx).log()
+    y_soft = ((logits + gumbels) / tau).softmax(-1)
+    index = y_soft.max(-1, keepdim=True)[1]
+    y_hard = torch.zeros_like(logits, memory_format=torch.legacy_contiguous_format).scatter_(-1, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft
 
 
 # -- Hamiltonian flows (HVAE, RHVAE, RHVAESampler) -------------------------------------------------

@@ -38,7 +38,7 @@ from gaekit.models.vae import VAE, VAEConfig
 
 
 @dataclass
-class Adversarial_AE_Config(VAEConfig):  # noqa: N801 - the model's name
+class Adversarial_AEConfig(VAEConfig):  # noqa: N801 - the model's name
     """Config of ``Adversarial_AE``.
 
     Parameters
@@ -63,11 +63,14 @@ class Adversarial_AE_Config(VAEConfig):  # noqa: N801 - the model's name
         self._require("deterministic_posterior", isinstance(self.deterministic_posterior, bool), "True or False")
 
 
-@MODELS.register("Adversarial_AE")
+Adversarial_AE_Config = Adversarial_AEConfig  # Pythae's (and gaekit's former) name
+
+
+@MODELS.register()
 class Adversarial_AE(VAE):  # noqa: N801 - the model's name
     """Autoencoder whose codes are matched to the prior by a latent-space discriminator."""
 
-    config_class = Adversarial_AE_Config
+    config_class = Adversarial_AEConfig
     extra_networks = ("discriminator",)
 
     def default_discriminator(self) -> nn.Module:
@@ -83,7 +86,7 @@ class Adversarial_AE(VAE):  # noqa: N801 - the model's name
         c = self.model_config
         x = batch_data(batch)
         mean, log_var = self.posterior(x)
-        z = mean if c.deterministic_posterior else _losses.reparameterize(mean, log_var)
+        z = mean if c.deterministic_posterior else _losses.reparameterize(mean, log_var, ctx)
         recon_x, recon_loss = self.reconstruction_terms(self.decode_logits(z), x)
         recon_loss = recon_loss.mean()
         # generator: the encoder's codes should be taken for prior samples

@@ -20,7 +20,7 @@ class AEConfig(BaseAEConfig):
     name: ClassVar[str] = "AE"
 
 
-@MODELS.register("AE")
+@MODELS.register()
 class AE(BaseAE):
     """Vanilla autoencoder with a deterministic encoder."""
 

@@ -35,8 +35,13 @@ class AutoModel:
     def from_hub(cls, repo_id: str, revision: str | None = None, *, token: str | None = None,
                  cache_dir: str | Path | None = None, encoder: nn.Module | None = None,
                  decoder: nn.Module | None = None, **networks: nn.Module | None) -> BaseAE:
-        """Download a model from the Hugging Face Hub and load it; see ``gaekit.hub.from_hub`` (extra ``hub``)."""
-        from gaekit.hub import from_hub
+        """Download a model pushed with ``push_to_hub`` from the Hugging Face Hub and load it (extra ``hub``).
 
-        return from_hub(repo_id, revision, token=token, cache_dir=cache_dir, encoder=encoder, decoder=decoder,
-                        **networks)
+        ``revision`` is a branch, tag or commit (default ``main``); ``cache_dir`` the Hub cache (default
+        ``HF_HUB_CACHE``); with ``HF_HUB_OFFLINE=1`` the cached snapshot is used. Custom networks the model was
+        saved with are given again, as for ``load_from_folder``. See ``gaekit.hub.download_model_folder``.
+        """
+        from gaekit.hub import download_model_folder
+
+        folder = download_model_folder(repo_id, revision, token=token, cache_dir=cache_dir)
+        return BaseAE.load_from_folder(folder, encoder=encoder, decoder=decoder, **networks)

@@ -18,9 +18,9 @@ from gaekit.config import BaseConfig, check_count
 from gaekit.data import check_batch, check_codes
 from gaekit.errors import CheckpointError, ConfigError
 from gaekit.models import _losses
-from gaekit.nn import EncoderOutput, MLPDecoder, MLPEncoder, as_encoder_output
+from gaekit.models.factory import MODELS, saved_model_builder
+from gaekit.nn import EncoderOutput, as_encoder_output, check_network_options, create_network
 from gaekit.nn.base import check_build_memory, check_fits_in_memory, large_sizes
-from gaekit.registry import Registry
 from gaekit.serialization import (
     as_folder_path,
     atomic_folder,
@@ -32,7 +32,7 @@ from gaekit.serialization import (
     write_json,
 )
 
-MODELS: Registry[type[BaseAE]] = Registry("model")
+__all__ = ["MODELS", "BaseAE", "BaseAEConfig", "BaseModel", "ModelOutput", "StepContext"]
 
 
 @dataclass
@@ -48,6 +48,12 @@ class BaseAEConfig(BaseConfig):
         ``"bce"`` needs data in [0, 1] and ``output_activation="sigmoid"``.
     output_activation : {"sigmoid", "identity"}, default "sigmoid"
         Applied by the model to the decoder's pre-activation output.
+    network : str, default "mlp"
+        The ``gaekit.nn.NETWORKS`` family the model's networks are built from when not given: ``"mlp"``,
+        ``"conv"``, or the Pythae paper's ``"convnet"`` / ``"resnet"`` (MNIST, CIFAR-10 and CelebA shapes).
+    network_options : dict, default {}
+        Options of that network family (``hidden_dims`` for ``"mlp"``; ``channels``, ``batch_norm`` for
+        ``"conv"``), as JSON values.
     """
 
     name: ClassVar[str] = "BaseAE"
@@ -55,6 +61,8 @@ class BaseAEConfig(BaseConfig):
     latent_dim: int = 10
     reconstruction_loss: Literal["mse", "bce"] = "mse"
     output_activation: Literal["sigmoid", "identity"] = "sigmoid"
+    network: str = "mlp"
+    network_options: dict[str, Any] = field(default_factory=dict)
 
     def _check(self) -> None:
         super()._check()
@@ -67,6 +75,13 @@ class BaseAEConfig(BaseConfig):
         if self.reconstruction_loss == "bce":
             self._require("output_activation", self.output_activation == "sigmoid",
                           "'sigmoid' when reconstruction_loss='bce'")
+        try:
+            check_network_options(self.network, self.network_options)
+        except ConfigError as err:
+            raise ConfigError(f"{type(self).__name__}: {err}") from None
+        # options as JSON values, so that a config equals itself read back from config.json
+        object.__setattr__(self, "network_options", _json_values(self.network_options,
+                                                                 f"{type(self).__name__}.network_options"))
 
     def own_tensor_bytes(self) -> int:
         """Bytes of the tensors a model of this config holds besides its networks (codebooks, pseudo-inputs,
@@ -74,15 +89,39 @@ class BaseAEConfig(BaseConfig):
         return 0
 
 
+def _json_values(value: Any, where: str) -> Any:
+    """``value`` with tuples as lists; ``ConfigError`` for anything JSON cannot hold."""
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise ConfigError(f"{where}={value!r:.80} is invalid: expected a dict with string keys")
+        return {k: _json_values(v, f"{where}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_values(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise ConfigError(f"{where}={value!r:.80} is invalid: expected JSON values (numbers, strings, booleans, "
+                      f"lists, dicts), got {type(value).__name__}")
+
+
 @dataclass
 class StepContext:
-    """Where training stands, for losses that depend on it (warm-ups, annealing, dataset size)."""
+    """Where training stands, for losses that depend on it (warm-ups, annealing, dataset size), and where
+    the step's noise comes from.
+
+    A model draws every random number of ``forward`` through ``gaekit.models._shard`` with this context:
+    ``generator`` is the ``torch.Generator`` to draw from (None: torch's global RNG, which the trainer
+    uses and checkpoints), ``shard`` is ``(start, stop, total)`` when the batch is the rows
+    ``[start, stop)`` of a data-parallel global batch of ``total`` samples (None: the whole batch), so
+    that per-sample noise is the global batch's.
+    """
 
     epoch: int = 0
     global_step: int = 0
     num_epochs: int = 1
     dataset_size: int = 0
     training: bool = True
+    shard: tuple[int, int, int] | None = None
+    generator: torch.Generator | None = None
 
 
 @dataclass
@@ -255,13 +294,17 @@ class BaseAE(BaseModel):
         return self.model_config.latent_dim
 
     def default_encoder(self) -> nn.Module:
-        c = self.model_config
-        return MLPEncoder(c.input_dim, c.latent_dim, variational=self.variational)
+        return self.config_network("encoder")
 
     def default_decoder(self) -> nn.Module:
-        c = self.model_config
-        return MLPDecoder(c.input_dim, c.latent_dim)
+        return self.config_network("decoder")
 
+    def config_network(self, role: str, options: bool = True) -> nn.Module:
+        """The config's ``network`` for ``role``, of this model's encoder kind, on ``input_dim`` (with the
+        config's ``network_options`` unless ``options=False``)."""
+        c = self.model_config
+        return create_network(c.network, c.input_dim, role, c.latent_dim if role != "discriminator" else None,
+                              model=type(self), **(c.network_options if options else {}))
 
     # -- core maps ------------------------------------------------------------------
     def encode(self, x: Tensor) -> EncoderOutput:
@@ -369,8 +412,6 @@ class BaseAE(BaseModel):
                 "model_name": self.model_config.name,
                 **{f"custom_{part}": _qualname(getattr(self, part)) if part in self.custom_networks else None
                    for part in self.network_names()},
-                **{f"{part}_network": getattr(getattr(self, part), "network_spec", None)
-                   for part in self.network_names()},
                 "sha256": {"model.safetensors": digest},
             })
         return folder
@@ -380,22 +421,23 @@ class BaseAE(BaseModel):
                          decoder: nn.Module | None = None, **networks: nn.Module | None) -> BaseAE:
         """Rebuild a model saved with ``save``; pass the custom networks it was trained with.
 
-        Networks built by ``gaekit.nn.create_network`` are rebuilt from the folder; other custom
-        networks (encoder, decoder, or a model's extra networks such as a discriminator) must be
-        given again as instances, and their saved weights are loaded into them.
+        The networks its config describes (``network``, ``network_options``) are rebuilt from the folder;
+        custom networks (encoder, decoder, or a model's extra networks such as a discriminator) must be
+        given again as instances, and their saved weights are loaded into them. Folders of earlier
+        releases, which recorded networks built by ``create_network`` in ``gaekit.json``, load too.
 
-        Nothing is allocated before it is checked: every field of ``gaekit.json`` is type-checked,
-        and the model that ``config.json`` and the saved network specs describe is first built on
-        the ``meta`` device and its state-dict shapes compared with the weights file's header.
+        Nothing is allocated before it is checked: every field of ``gaekit.json`` is type-checked, and the
+        model that ``config.json`` describes is first built on the ``meta`` device and its state-dict shapes
+        compared with the weights file's header.
         """
+        from gaekit.config import read_json
         from gaekit.serialization import read_safetensors_header, require_field
 
         folder = as_folder_path(folder, f"{cls.__name__}.load_from_folder: folder")
         given = {"encoder": encoder, "decoder": decoder, **networks}
         check_networks(f"{cls.__name__}.load_from_folder", given)
         meta = read_folder_metadata(folder, "model")
-        path = folder / "gaekit.json"
-        name = meta["model_name"]
+        path, name = folder / "gaekit.json", meta["model_name"]
         if cls is BaseAE and name not in MODELS:
             raise CheckpointError(f"{path}: field 'model_name' = {name!r} is not a registered model; registered "
                                   f"models: {', '.join(MODELS.names())}")
@@ -404,45 +446,30 @@ class BaseAE(BaseModel):
                 f"{folder} holds a {name!r} model; load it with AutoModel or {name}.load_from_folder"
             )
         model_cls = MODELS.get(name) if cls is BaseAE else cls
-        specs: dict[str, dict[str, Any]] = {}
-        for part in model_cls.network_names():
-            custom = require_field(meta, f"custom_{part}", path, lambda v: v is None or isinstance(v, str),
-                                   "the class name of a custom network, or null", optional=True)
-            spec = require_field(meta, f"{part}_network", path, lambda v: v is None or isinstance(v, dict),
-                                 "a gaekit.nn.create_network spec (a JSON object), or null", optional=True)
-            if given.get(part) is not None:
-                continue
-            if spec:
-                specs[part] = spec
-            elif custom:
-                raise CheckpointError(
-                    f"{folder} was saved with a custom {part} ({custom}); gaekit stores no "
-                    f"pickled code, so pass an instance again: load_from_folder(path, {part}=...)"
-                )
+        parts = model_cls.network_names()
+        custom = {part: require_field(meta, f"custom_{part}", path, lambda v: v is None or isinstance(v, str),
+                                      "the class name of a custom network, or null", optional=True) for part in parts}
+        legacy = {part: require_field(meta, f"{part}_network", path, lambda v: v is None or isinstance(v, dict),
+                                      "a gaekit.nn.create_network spec (a JSON object), or null", optional=True)
+                  for part in parts}
         try:
-            config = model_cls.config_class.from_json(folder / "config.json")
+            config_data = read_json(folder / "config.json")
         except ConfigError as err:
             raise CheckpointError(f"{folder}/config.json is invalid: {err}") from None
-
-        def build() -> BaseAE:
-            rebuilt = {part: _registered_network(spec) for part, spec in specs.items()}
-            try:
-                return model_cls(config, **{**given, **rebuilt})
-            except ConfigError as err:
-                raise CheckpointError(f"{folder}: config.json and gaekit.json describe no valid {name} "
-                                      f"({err})") from None
-
+        if not isinstance(config_data, dict) or config_data.get("name") != name:
+            raise CheckpointError(f"{folder}/config.json is invalid: expected the JSON object of a {name} config "
+                                  f"(with \"name\": {name!r}), got {config_data!r:.80}")
+        build = saved_model_builder(config_data, str(folder), given, custom, legacy, model_cls)
         weights = folder / "model.safetensors"
         saved = {key: shape for key, (_, shape) in read_safetensors_header(weights).items()}
         try:
             with torch.device("meta"):
                 skeleton = build()
         except (RuntimeError, NotImplementedError, OverflowError, ValueError, TypeError) as err:
-            raise CheckpointError(f"{folder}: the {name} that config.json and gaekit.json describe cannot be built "
-                                  "on the meta device to be checked against the weights before allocating "
-                                  f"({err})") from None
+            raise CheckpointError(f"{folder}: the {name} that config.json describes cannot be built on the meta "
+                                  f"device to be checked against the weights before allocating ({err})") from None
         check_shapes({k: tuple(v.shape) for k, v in skeleton.state_dict().items()}, saved, str(weights),
-                     f"the {name} that {folder}/config.json and gaekit.json describe")
+                     f"the {name} that {folder}/config.json describes")
         model = build()
         model.load_weights(load_tensors(weights, meta["sha256"]["model.safetensors"]), source=str(folder))
         return model
@@ -469,21 +496,6 @@ def check_networks(owner: str, networks: dict[str, Any]) -> None:
             raise ConfigError(f"{owner}: {part}={module!r:.80} is invalid: expected a torch.nn.Module instance "
                               f"(or None for the default), got {type(module).__name__}; build one with "
                               f"gaekit.nn.create_network(...)")
-
-
-def _registered_network(spec: dict[str, Any] | None) -> nn.Module | None:
-    """Rebuild a network made by ``gaekit.nn.create_network`` from the spec saved with a model."""
-    if not spec:
-        return None
-    from gaekit.nn import create_network
-
-    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
-        raise CheckpointError(f"cannot rebuild the saved network {spec!r:.200}: expected a create_network spec, a "
-                              "JSON object with a 'name' string")
-    try:
-        return create_network(**spec)
-    except (ConfigError, TypeError, ValueError, OverflowError) as err:
-        raise CheckpointError(f"cannot rebuild the saved network {spec!r:.200}: {err}") from None
 
 
 def _counted(sample_prior: Any) -> Any:

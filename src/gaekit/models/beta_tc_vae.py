@@ -69,7 +69,7 @@ class BetaTCVAEConfig(VAEConfig):
         self._require_positive("alpha", "beta", "gamma", allow_zero=True)
 
 
-@MODELS.register("BetaTCVAE")
+@MODELS.register()
 class BetaTCVAE(VAE):
     """VAE whose KL is split into index-code MI, total correlation and dimension-wise KL, each weighted."""
 
@@ -100,7 +100,7 @@ class BetaTCVAE(VAE):
         c = self.model_config
         x = batch_data(batch)
         mean, log_var = self.posterior(x)
-        z = _losses.reparameterize(mean, log_var)
+        z = _losses.reparameterize(mean, log_var, ctx)
         recon_x, recon_loss = self.reconstruction_terms(self.decode_logits(z), x)
         mi, tc, dim_kl = self.kl_decomposition(z, mean, log_var, self.dataset_size(ctx, len(x)))
         loss = (recon_loss + c.alpha * mi + c.beta * tc + c.gamma * dim_kl).mean()

@@ -33,7 +33,7 @@ class BetaVAEConfig(VAEConfig):
         self._require_positive("beta", allow_zero=True)
 
 
-@MODELS.register("BetaVAE")
+@MODELS.register()
 class BetaVAE(VAE):
     """VAE whose KL term is weighted by ``beta``."""
 

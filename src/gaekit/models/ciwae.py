@@ -7,7 +7,7 @@ same ``K`` draws ``z_k ~ q(z|x)``,
 ``L(x) = beta * 1/K sum_k log w_k + (1 - beta) * log (1/K sum_k w_k)``, ``w = p(x|z) p(z) / q(z|x)``.
 ``beta = 1`` is the (K-sample Monte-Carlo) ELBO of the VAE, ``beta = 0`` the IWAE bound.
 
-Config fields (beyond ``IWAEConfig``'s ``number_samples``, K): ``beta`` in [0, 1] (default 0.5).
+Config fields (beyond ``IWAEConfig``'s ``num_importance_samples``, K): ``beta`` in [0, 1] (default 0.5).
 Terms: ``ciwae_bound`` (trained), ``iwae_bound``, ``elbo``, ``recon_loss`` and ``kl`` (see ``IWAE``).
 """
 
@@ -29,7 +29,7 @@ class CIWAEConfig(IWAEConfig):
 
     Parameters
     ----------
-    number_samples : int, default 10
+    num_importance_samples : int, default 10
         ``K``, draws from ``q(z|x)`` per data point (>= 1).
     beta : float, default 0.5
         Weight of the ELBO; ``1 - beta`` weighs the IWAE bound (in [0, 1]).
@@ -43,7 +43,7 @@ class CIWAEConfig(IWAEConfig):
         self._require("beta", 0.0 <= self.beta <= 1.0, "a number in [0, 1]")
 
 
-@MODELS.register("CIWAE")
+@MODELS.register()
 class CIWAE(IWAE):
     """IWAE whose bound is mixed with the ELBO of the same draws."""
 

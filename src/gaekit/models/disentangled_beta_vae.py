@@ -51,7 +51,7 @@ class DisentangledBetaVAEConfig(VAEConfig):
         self._require("warmup_epoch", self.warmup_epoch >= 0, "an int >= 0")
 
 
-@MODELS.register("DisentangledBetaVAE")
+@MODELS.register()
 class DisentangledBetaVAE(VAE):
     """VAE whose KL is pulled towards a target capacity ``C_t`` that grows during training."""
 

@@ -67,7 +67,7 @@ class FactorVAEConfig(VAEConfig):
         self._require("discriminator_num_layers", self.discriminator_num_layers > 0, "a positive int")
 
 
-@MODELS.register("FactorVAE")
+@MODELS.register()
 class FactorVAE(VAE):
     """VAE with a discriminator-estimated total-correlation penalty."""
 
@@ -89,7 +89,7 @@ class FactorVAE(VAE):
     def forward(self, batch: Any, ctx: StepContext | None = None) -> ModelOutput:
         x = batch_data(batch)
         mean, log_var = self.posterior(x)
-        z = _losses.reparameterize(mean, log_var)
+        z = _losses.reparameterize(mean, log_var, ctx)
         recon_x, recon_loss = self.reconstruction_terms(self.decode_logits(z), x)
         kl = self.kl_term(z, mean, log_var)
         tc = self.discriminator(z).reshape(len(z))  # log D/(1-D) = the logit
@@ -99,7 +99,7 @@ class FactorVAE(VAE):
         joint, marginal = (codes[:half], codes[half:]) if half else (codes, codes)
         discriminator_loss = (_losses.bce_with_logits_target(self.discriminator(joint), 1).mean()
                               + _losses.bce_with_logits_target(
-                                  self.discriminator(_losses.permute_dims(marginal)), 0).mean())
+                                  self.discriminator(_losses.permute_dims(marginal, ctx)), 0).mean())
         return ModelOutput(
             loss=autoencoder_loss, recon_x=recon_x, z=z,
             terms={"recon_loss": recon_loss.mean(), "kl": kl.mean(), "tc": tc.mean(),

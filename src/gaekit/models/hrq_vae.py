@@ -48,6 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gaekit.models import _losses, _shard
 from gaekit.models.base import MODELS, ModelOutput, StepContext, batch_data
 from gaekit.models.vq_vae import VQVAE, VQVAEConfig, nearest_code
 
@@ -85,7 +86,7 @@ class HRQVAEConfig(VQVAEConfig):
                       "a finite number >= 0")
 
 
-@MODELS.register("HRQVAE")
+@MODELS.register()
 class HRQVAE(VQVAE):
     """HRQ-VAE: hierarchical residual quantisation with Gumbel codes; see the module docstring.
 
@@ -113,7 +114,8 @@ class HRQVAE(VQVAE):
             return c.temperature_min
         return max(c.temperature_min, c.temperature_init * math.exp(-c.temperature_decay * ctx.global_step))
 
-    def _hierarchy(self, v: Tensor, tau: float | None, keep: Tensor | None) -> tuple[Tensor, Tensor, list[Tensor]]:
+    def _hierarchy(self, v: Tensor, tau: float | None, keep: Tensor | None,
+                   ctx: StepContext | None = None) -> tuple[Tensor, Tensor, list[Tensor]]:
         """Quantise ``(B, S, D)`` vectors level by level: ``(z_q, indices (B, S, L), residuals r_0..r_{L-1})``.
 
         ``tau`` None takes the nearest code (evaluation); ``keep`` ``(B, S, L)`` masks dropped levels.
@@ -127,7 +129,7 @@ class HRQVAE(VQVAE):
                 q = F.embedding(idx, book)
             else:
                 dist = (residual.pow(2).sum(1, keepdim=True) - 2 * residual @ book.t() + book.pow(2).sum(1)[None])
-                w = F.gumbel_softmax(-dist, tau=tau, hard=True)
+                w = _losses.gumbel_softmax_hard(-dist, tau, ctx)
                 idx, q = w.argmax(1), w @ book
             if keep is not None:
                 q = q * keep[..., d].reshape(-1, 1)
@@ -144,10 +146,10 @@ class HRQVAE(VQVAE):
         idx = indices.reshape(indices.shape[0], -1, self.model_config.num_levels)
         return sum(F.embedding(idx[..., d], book) for d, book in enumerate(self.codebook))
 
-    def depth_mask(self, shape: tuple[int, int]) -> Tensor:
+    def depth_mask(self, shape: tuple[int, int], ctx: StepContext | None = None) -> Tensor:
         """``(B, S, L)`` mask of the levels kept by depth dropout (level 1 always kept)."""
         c = self.model_config
-        keep = (torch.rand(*shape, c.num_levels, device=self.codebook.device) >= c.depth_dropout).float()
+        keep = (_shard.rand((*shape, c.num_levels), ctx, device=self.codebook.device) >= c.depth_dropout).float()
         keep[..., 0] = 1.0
         return keep.cumprod(-1)
 
@@ -160,8 +162,8 @@ class HRQVAE(VQVAE):
         v = self._to_vectors(self.encode(x).embedding)
         training = self.training and (ctx is None or ctx.training)
         tau = self.temperature(ctx)
-        keep = self.depth_mask(v.shape[:2]) if training and self.model_config.depth_dropout > 0 else None
-        q, idx, _ = self._hierarchy(v, tau if training else None, keep)
+        keep = self.depth_mask(v.shape[:2], ctx) if training and self.model_config.depth_dropout > 0 else None
+        q, idx, _ = self._hierarchy(v, tau if training else None, keep, ctx)
         z_q = self._from_vectors(q)
         recon_x, recon = self.reconstruction_terms(self.decode_logits(z_q), x)
         recon_loss = recon.mean()

@@ -2,7 +2,7 @@
 NeurIPS 2018, arXiv:1805.11328.
 
 The posterior sample ``z_0 ~ q(z|x)`` and a momentum ``rho_0 = gamma / sqrt(beta_0)``,
-``gamma ~ N(0, I)``, are moved by ``n_lf`` leapfrog steps of size ``eps_lf`` on the Hamiltonian
+``gamma ~ N(0, I)``, are moved by ``num_leapfrog_steps`` leapfrog steps of size ``eps_lf`` on the Hamiltonian
 ``H(z, rho) = -log p(x, z) + rho^T rho / 2``, each followed by the tempering
 ``rho <- sqrt(beta_{k-1} / beta_k) rho`` with the quadratic schedule of Sec. 4 (``beta_K = 1``).
 Leapfrog is volume-preserving and the tempering's Jacobian cancels the one of
@@ -13,7 +13,7 @@ Leapfrog is volume-preserving and the tempering's Jacobian cancels the one of
 minimised as ``-L(x)``: ``recon_loss = -log p(x|z_K)`` and ``kl`` the rest. ``grad_z log p(x, z)``
 is computed by autograd (``create_graph=True`` in training so the flow is differentiated through).
 
-Config fields: ``n_lf`` (leapfrog steps, default 3), ``eps_lf`` (step size, 0.001), ``beta_zero``
+Config fields: ``num_leapfrog_steps`` (Pythae's ``n_lf``, default 3), ``eps_lf`` (step size, 0.001), ``beta_zero``
 (initial inverse temperature in (0, 1], 0.3), ``learn_eps_lf`` (learn one step size per latent
 dimension, as the paper's ``epsilon`` vector), ``learn_beta_zero`` (learn ``beta_0`` through a logit).
 
@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from gaekit.models import _losses
+from gaekit.models import _losses, _shard
 from gaekit.models.base import MODELS, ModelOutput, StepContext, batch_data
 from gaekit.models.vae import VAE, VAEConfig
 
@@ -43,8 +43,8 @@ class HVAEConfig(VAEConfig):
 
     Parameters
     ----------
-    n_lf : int, default 3
-        Leapfrog steps ``K`` (>= 1).
+    num_leapfrog_steps : int, default 3
+        Leapfrog steps ``K`` (>= 1); Pythae's ``n_lf``.
     eps_lf : float, default 0.001
         Leapfrog step size (> 0).
     beta_zero : float, default 0.3
@@ -56,7 +56,8 @@ class HVAEConfig(VAEConfig):
     """
 
     name: ClassVar[str] = "HVAE"
-    n_lf: int = 3
+    aliases: ClassVar[dict[str, str]] = {"n_lf": "num_leapfrog_steps"}
+    num_leapfrog_steps: int = 3
     eps_lf: float = 0.001
     beta_zero: float = 0.3
     learn_eps_lf: bool = False
@@ -64,7 +65,7 @@ class HVAEConfig(VAEConfig):
 
     def _check(self) -> None:
         super()._check()
-        self._require("n_lf", isinstance(self.n_lf, int) and self.n_lf >= 1, "an int >= 1")
+        self._require("num_leapfrog_steps", self.num_leapfrog_steps >= 1, "an int >= 1")
         self._require_positive("eps_lf")
         if self.learn_beta_zero:
             self._require("beta_zero", 0 < self.beta_zero < 1, "a number in (0, 1) when learn_beta_zero=True")
@@ -72,7 +73,7 @@ class HVAEConfig(VAEConfig):
             self._require("beta_zero", 0 < self.beta_zero <= 1, "a number in (0, 1]")
 
 
-@MODELS.register("HVAE")
+@MODELS.register()
 class HVAE(VAE):
     """VAE whose posterior sample is moved by a tempered Hamiltonian flow (Caterini et al. 2018)."""
 
@@ -119,8 +120,9 @@ class HVAE(VAE):
 
     def hamiltonian_flow(self, x: Tensor, z: Tensor, rho: Tensor,
                          create_graph: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """``n_lf`` tempered leapfrog steps from ``(z_0, rho_0)`` (Alg. 1): ``(z_K, rho_K, log p(x, z_K), logits)``."""
-        n, eps, sqrt_b0 = self.model_config.n_lf, self.eps_lf, self.sqrt_beta_zero
+        """``num_leapfrog_steps`` tempered leapfrog steps from ``(z_0, rho_0)`` (Alg. 1): ``(z_K, rho_K, log p(x, z_K),
+        logits)``."""
+        n, eps, sqrt_b0 = self.model_config.num_leapfrog_steps, self.eps_lf, self.sqrt_beta_zero
         grad, log_pxz, logits = self.grad_log_joint(x, z, create_graph)
         sqrt_beta_prev = sqrt_b0
         for k in range(1, n + 1):
@@ -136,8 +138,8 @@ class HVAE(VAE):
     def forward(self, batch: Any, ctx: StepContext | None = None) -> ModelOutput:
         x = batch_data(batch)
         mean, log_var = self.posterior(x)
-        z0 = _losses.reparameterize(mean, log_var)
-        gamma = torch.randn_like(z0)
+        z0 = _losses.reparameterize(mean, log_var, ctx)
+        gamma = _shard.randn_like(z0, ctx)
         rho0 = gamma / self.sqrt_beta_zero
         create_graph = self.training and torch.is_grad_enabled()
         z, rho, log_pxz, logits = self.hamiltonian_flow(x, z0, rho0, create_graph)

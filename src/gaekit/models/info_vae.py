@@ -32,7 +32,7 @@ from gaekit.models.wae_mmd import MMDKernelFields, MMDPenalty
 
 
 @dataclass
-class InfoVAE_MMD_Config(MMDKernelFields, VAEConfig):  # noqa: N801 - the model's name
+class InfoVAE_MMDConfig(MMDKernelFields, VAEConfig):  # noqa: N801 - the model's name
     """Config of ``InfoVAE_MMD``.
 
     Parameters
@@ -58,18 +58,21 @@ class InfoVAE_MMD_Config(MMDKernelFields, VAEConfig):  # noqa: N801 - the model'
         self._require_positive("lbd", allow_zero=True)
 
 
-@MODELS.register("InfoVAE_MMD")
+InfoVAE_MMD_Config = InfoVAE_MMDConfig  # gaekit's former name (Pythae: INFOVAE_MMD_Config)
+
+
+@MODELS.register()
 class InfoVAE_MMD(MMDPenalty, VAE):  # noqa: N801 - the model's name
     """VAE with a (1 - alpha)-weighted KL and an (alpha + lbd - 1)-weighted MMD to the prior."""
 
-    config_class = InfoVAE_MMD_Config
+    config_class = InfoVAE_MMDConfig
 
     def combine(self, recon_loss: Tensor, kl: Tensor, ctx: StepContext | None) -> Tensor:
         return recon_loss + (1.0 - self.model_config.alpha) * kl
 
     def forward(self, batch: Any, ctx: StepContext | None = None) -> ModelOutput:
         out = super().forward(batch, ctx)
-        mmd = self.mmd_to_prior(out.z)
+        mmd = self.mmd_to_prior(out.z, ctx=ctx)
         c = self.model_config
         out.loss = out.loss + (c.alpha + c.lbd - 1.0) * mmd
         out.terms["mmd"] = mmd

@@ -11,7 +11,7 @@ bound on ``log p(x)`` that tightens as ``K`` grows (Theorem 1).
 decoder the bounds reported as terms leave out the constant ``-D/2 log(pi)``, which
 ``log_likelihood`` (inherited from ``VAE``) includes.
 
-Config fields (beyond ``VAEConfig``): ``number_samples`` (K, default 10).
+Config fields (beyond ``VAEConfig``): ``num_importance_samples`` (K, default 10; Pythae's ``number_samples``).
 
 This module also holds the forward pass that MIWAE, CIWAE and PIWAE share: they subclass
 ``IWAE`` and only change how many draws are taken (``num_draws``) and how the ``(num_draws, B)``
@@ -42,19 +42,21 @@ class IWAEConfig(VAEConfig):
 
     Parameters
     ----------
-    number_samples : int, default 10
-        ``K``, the number of draws from ``q(z|x)`` per data point in the bound (>= 1).
+    num_importance_samples : int, default 10
+        ``K``, the number of draws from ``q(z|x)`` per data point in the bound (>= 1); Pythae's
+        ``number_samples``.
     """
 
     name: ClassVar[str] = "IWAE"
-    number_samples: int = 10
+    aliases: ClassVar[dict[str, str]] = {"number_samples": "num_importance_samples"}
+    num_importance_samples: int = 10
 
     def _check(self) -> None:
         super()._check()
-        self._require("number_samples", self.number_samples >= 1, "an int >= 1")
+        self._require("num_importance_samples", self.num_importance_samples >= 1, "an int >= 1")
 
 
-@MODELS.register("IWAE")
+@MODELS.register()
 class IWAE(VAE):
     """VAE trained on the K-sample importance-weighted bound.
 
@@ -70,14 +72,16 @@ class IWAE(VAE):
     @property
     def num_draws(self) -> int:
         """Draws from ``q(z|x)`` per data point in one forward pass."""
-        return self.model_config.number_samples
+        return self.model_config.num_importance_samples
 
-    def importance_sample(self, x: Tensor, num_draws: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    def importance_sample(self, x: Tensor, num_draws: int,
+                          ctx: StepContext | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """``(mean, log_var, z, log_w)``: ``num_draws`` reparameterised codes ``z`` of shape
         ``(num_draws, B, L)`` and their log-weights ``log p(x|z) + log p(z) - log q(z|x)``, ``(num_draws, B)``.
         """
         mean, log_var = self.posterior(x)
-        z = _losses.reparameterize(mean.expand(num_draws, *mean.shape), log_var.expand(num_draws, *log_var.shape))
+        z = _losses.reparameterize(mean.expand(num_draws, *mean.shape), log_var.expand(num_draws, *log_var.shape),
+                                   ctx)
         return mean, log_var, z, self.log_importance_weights(x, mean, log_var, z, normalized=False)
 
     def objective(self, log_w: Tensor) -> Objective:
@@ -87,7 +91,7 @@ class IWAE(VAE):
 
     def forward(self, batch: Any, ctx: StepContext | None = None) -> ModelOutput:
         x = batch_data(batch)
-        mean, log_var, z, log_w = self.importance_sample(x, self.num_draws)
+        mean, log_var, z, log_w = self.importance_sample(x, self.num_draws, ctx)
         loss, bounds, group_losses = self.objective(log_w)
         with torch.no_grad():  # diagnostics on the first draw, comparable to the VAE's terms
             recon_x, recon_loss = self.reconstruction_terms(self.decode_logits(z[0]), x)

@@ -129,7 +129,7 @@ class MSSSIM_VAEConfig(VAEConfig):
                           "an image shape (channels, height, width) or (height, width) for MS-SSIM")
 
 
-@MODELS.register("MSSSIM_VAE")
+@MODELS.register()
 class MSSSIM_VAE(VAE):
     """VAE trained with ``1 - MS-SSIM`` as reconstruction loss and a ``beta``-weighted KL."""
 

@@ -9,7 +9,7 @@ lower the signal-to-noise ratio of its gradient), the decoder maximises the IWAE
 its own optimizer: ``group_losses = {"encoder": -miwae_bound, "decoder": -iwae_bound}``, and the
 trainer back-propagates each loss into its own group only.
 
-Config fields: ``number_samples`` (K, default 10) and ``number_gradient_estimates`` (M, default 4),
+Config fields: ``num_importance_samples`` (K, default 10) and ``num_gradient_estimates`` (M, default 4),
 as in ``MIWAEConfig``. ``loss`` (logging and model selection) is ``-iwae_bound``, the tighter
 bound; terms as in ``MIWAE``.
 """
@@ -28,12 +28,12 @@ from gaekit.models.miwae import MIWAE, MIWAEConfig
 
 @dataclass
 class PIWAEConfig(MIWAEConfig):
-    """Config of ``PIWAE``: ``number_samples`` (K) and ``number_gradient_estimates`` (M) as in MIWAE."""
+    """Config of ``PIWAE``: ``num_importance_samples`` (K) and ``num_gradient_estimates`` (M) as in MIWAE."""
 
     name: ClassVar[str] = "PIWAE"
 
 
-@MODELS.register("PIWAE")
+@MODELS.register()
 class PIWAE(MIWAE):
     """Encoder trained on the MIWAE(M, K) bound, decoder on the IWAE(M*K) bound."""
 

@@ -10,7 +10,7 @@ batch).
 Here the codes form a 1-D sequence (a VQ-VAE's ``S`` indices in raster order, see
 ``gaekit.models.vq_vae``), so the masked convolutions are 1-D: a kernel of odd size ``k`` centred on
 position ``i`` sees ``i - k//2 .. i + k//2``; mask A zeroes the taps at ``>= i``, mask B the taps at
-``> i``. Stacking one A layer and ``n_layers - 1`` B layers keeps every output at ``i`` a function of
+``> i``. Stacking one A layer and ``num_layers - 1`` B layers keeps every output at ``i`` a function of
 the inputs at ``< i`` only. A spatial ``h x w`` code map is thus modelled in raster order with a
 1-D receptive field (no 2-D blind-spot-free stacks).
 
@@ -18,7 +18,7 @@ This is a gaekit ``BaseModel`` trained by the ``Trainer`` (used by ``PixelCNNSam
 autoencoder and is not registered in ``MODELS``. Its input batches hold the indices as floats
 (exact integers), ``(B, S)``.
 
-Config fields: ``input_dim`` ``(S,)``, ``num_embeddings`` (K), ``n_layers`` (default 6),
+Config fields: ``input_dim`` ``(S,)``, ``num_embeddings`` (K), ``num_layers`` (default 6),
 ``kernel_size`` (odd, default 5), ``hidden_channels`` (default 64).
 """
 
@@ -40,9 +40,10 @@ class PixelCNNConfig(BaseConfig):
     """Config of ``PixelCNN`` (see the module docstring)."""
 
     name: ClassVar[str] = "PixelCNN"
+    aliases: ClassVar[dict[str, str]] = {"n_layers": "num_layers"}
     input_dim: tuple[int, ...] | None = None
     num_embeddings: int = 512
-    n_layers: int = 6
+    num_layers: int = 6
     kernel_size: int = 5
     hidden_channels: int = 64
 
@@ -52,7 +53,7 @@ class PixelCNNConfig(BaseConfig):
             self._require("input_dim", len(self.input_dim) == 1 and self.input_dim[0] >= 1,
                           "a 1-tuple (S,) with S >= 1 code positions")
         self._require("num_embeddings", self.num_embeddings >= 2, "an int >= 2")
-        self._require("n_layers", self.n_layers >= 1, "an int >= 1")
+        self._require("num_layers", self.num_layers >= 1, "an int >= 1")
         self._require("kernel_size", self.kernel_size >= 1 and self.kernel_size % 2 == 1, "an odd int >= 1")
         self._require("hidden_channels", self.hidden_channels >= 1, "an int >= 1")
 
@@ -84,7 +85,7 @@ class PixelCNN(BaseModel):
         h = c.hidden_channels
         self.embedding = nn.Embedding(c.num_embeddings, h)
         self.first = MaskedConv1d(h, h, c.kernel_size, "A")
-        self.blocks = nn.ModuleList(MaskedConv1d(h, h, c.kernel_size, "B") for _ in range(c.n_layers - 1))
+        self.blocks = nn.ModuleList(MaskedConv1d(h, h, c.kernel_size, "B") for _ in range(c.num_layers - 1))
         self.out = nn.Conv1d(h, c.num_embeddings, 1)
 
     def logits(self, indices: Tensor) -> Tensor:

@@ -4,7 +4,7 @@ Representations with Poincare Variational Auto-Encoders", NeurIPS 2019, arXiv:19
 Latent space: the Poincare ball ``B^d_c = {z : ||z|| < 1/sqrt(c)}`` of curvature ``-c``
 (``c = curvature``). Posterior and prior are each, by config, one of the two normals of Sec. 3:
 
-- the wrapped normal ``N^W(mu, diag(sigma^2))`` (``gaekit.models._distributions.WrappedNormal``);
+- the wrapped normal ``N^W(mu, diag(sigma^2))`` (``gaekit.distributions.WrappedNormal``);
 - the Riemannian (maximum-entropy) normal ``N_R(mu, sigma^2)``, density
   ``exp(-d_c(mu, z)^2 / (2 sigma^2)) / Z(c, sigma)`` (``RiemannianNormal``), isotropic.
 
@@ -33,9 +33,10 @@ from typing import ClassVar, Literal
 import torch
 from torch import Tensor, nn
 
+from gaekit import distributions as D
+from gaekit import manifolds as M
 from gaekit.data import check_batch
 from gaekit.errors import ConfigError
-from gaekit.models import _distributions as D
 from gaekit.models._manifold import ManifoldVAE
 from gaekit.models.base import MODELS
 from gaekit.models.vae import VAEConfig
@@ -71,6 +72,9 @@ class PoincareVAEConfig(VAEConfig):
     def _check(self) -> None:
         super()._check()
         self._require_positive("curvature", "prior_scale")
+        if self.decoder_first_layer == "gyroplane":
+            self._require("network", self.network == "mlp", "'mlp' when decoder_first_layer='gyroplane' (the "
+                          "gyroplane layer replaces the first layer of the MLP decoder)")
 
 
 def _ball_normal(kind: str, loc: Tensor, scale: Tensor, c: float) -> BallNormal:
@@ -80,7 +84,7 @@ def _ball_normal(kind: str, loc: Tensor, scale: Tensor, c: float) -> BallNormal:
     return D.WrappedNormal(loc, scale, c)
 
 
-@MODELS.register("PoincareVAE")
+@MODELS.register()
 class PoincareVAE(ManifoldVAE):
     """VAE with wrapped or Riemannian normal posterior and prior on the Poincare ball."""
 
@@ -112,7 +116,7 @@ class PoincareVAE(ManifoldVAE):
         if not isinstance(x, Tensor) or x.shape[1:] != self.model_config.input_dim:  # one cheap test per step
             x = check_batch(x, self.input_dim, "x", self.device)
         out = as_encoder_output(self.encoder(x))
-        return EncoderOutput(embedding=D.expmap0(out.embedding, self.curvature), log_covariance=out.log_covariance)
+        return EncoderOutput(embedding=M.expmap0(out.embedding, self.curvature), log_covariance=out.log_covariance)
 
     def posterior_distribution(self, x: Tensor) -> BallNormal:
         mu, log_var = self.posterior(x)

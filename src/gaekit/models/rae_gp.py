@@ -38,7 +38,7 @@ from gaekit.models.rae_l2 import RAEBase, RAEFields
 
 
 @dataclass
-class RAE_GP_Config(RAEFields, AEConfig):  # noqa: N801 - the model's name
+class RAE_GPConfig(RAEFields, AEConfig):  # noqa: N801 - the model's name
     """Config of ``RAE_GP``.
 
     Parameters
@@ -52,11 +52,14 @@ class RAE_GP_Config(RAEFields, AEConfig):  # noqa: N801 - the model's name
     name: ClassVar[str] = "RAE_GP"
 
 
-@MODELS.register("RAE_GP")
+RAE_GP_Config = RAE_GPConfig  # Pythae's (and gaekit's former) name
+
+
+@MODELS.register()
 class RAE_GP(RAEBase):  # noqa: N801 - the model's name
     """Deterministic autoencoder with a latent-norm penalty and a decoder gradient penalty."""
 
-    config_class = RAE_GP_Config
+    config_class = RAE_GPConfig
 
     def gradient_penalty(self, z: Tensor, recon_x: Tensor | None = None) -> Tensor:
         """Per-sample ``||grad_z sum_j D(z)_j||^2``, shape ``(B,)``.

@@ -57,7 +57,7 @@ class RAEBase(AE):
 
 
 @dataclass
-class RAE_L2_Config(RAEFields, AEConfig):  # noqa: N801 - the model's name
+class RAE_L2Config(RAEFields, AEConfig):  # noqa: N801 - the model's name
     """Config of ``RAE_L2``.
 
     Parameters
@@ -71,11 +71,14 @@ class RAE_L2_Config(RAEFields, AEConfig):  # noqa: N801 - the model's name
     name: ClassVar[str] = "RAE_L2"
 
 
-@MODELS.register("RAE_L2")
+RAE_L2_Config = RAE_L2Config  # Pythae's (and gaekit's former) name
+
+
+@MODELS.register()
 class RAE_L2(RAEBase):  # noqa: N801 - the model's name
     """Deterministic autoencoder with a latent-norm penalty and an L2 penalty on the decoder."""
 
-    config_class = RAE_L2_Config
+    config_class = RAE_L2Config
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         return {"encoder": list(self.encoder.parameters()), "decoder": list(self.decoder.parameters())}

@@ -5,8 +5,8 @@ The latent space carries a learned Riemannian metric (Eq. 9)
 ``G^{-1}(z) = sum_i L_i L_i^T exp(-||z - c_i||^2 / T^2) + lambda I``, where ``c_i = mu(x_i)`` are encoder
 means (centroids) and ``L_i = L_psi(x_i)`` lower-triangular matrices (positive diagonal) given by the metric
 network. The posterior sample ``z_0 ~ q(z|x)`` and a momentum ``rho_0 = v_0 / sqrt(beta_0)``,
-``v_0 ~ N(0, G(z_0))``, follow ``n_lf`` generalised leapfrog steps (Eqs. 5-7, implicit updates solved by
-``n_fixed_point_iterations`` fixed-point iterations) of the Hamiltonian
+``v_0 ~ N(0, G(z_0))``, follow ``num_leapfrog_steps`` generalised leapfrog steps (Eqs. 5-7, implicit updates
+solved by ``num_fixed_point_iterations`` fixed-point iterations) of the Hamiltonian
 ``H(z, rho) = -log p(x, z) + 1/2 log((2 pi)^d det G(z)) + 1/2 rho^T G^{-1}(z) rho``, each followed by the
 tempering of HVAE. The generalised leapfrog is volume-preserving and the tempering's Jacobian cancels the
 one of ``v_0 -> rho_0``, so the ELBO (Alg. 1) is
@@ -21,9 +21,9 @@ epoch (``on_epoch_end``), as in the paper's implementation. All four are registe
 ``.to(...)``, are saved with the model and restored by checkpoints (their first dimension, the number of
 centroids, is resized on load). Before the first epoch end the metric is ``lambda I``.
 
-Config fields: those of ``HVAE`` (``n_lf``, ``eps_lf``, ``beta_zero``, ``learn_eps_lf``,
+Config fields: those of ``HVAE`` (``num_leapfrog_steps``, ``eps_lf``, ``beta_zero``, ``learn_eps_lf``,
 ``learn_beta_zero``) plus ``temperature`` (``T``, 1.5), ``regularization`` (``lambda``, 0.01),
-``n_fixed_point_iterations`` (3) and ``metric_hidden_dim`` (400, the metric network's hidden layer).
+``num_fixed_point_iterations`` (3) and ``metric_hidden_dim`` (400, the metric network's hidden layer).
 ``embed`` returns the posterior mean (no leapfrog step) and ``reconstruct`` decodes it.
 """
 
@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from gaekit.models import _losses
+from gaekit.models import _losses, _shard
 from gaekit.models.base import MODELS, ModelOutput, StepContext, batch_data
 from gaekit.models.hvae import HVAE, HVAEConfig
 
@@ -53,22 +53,24 @@ class RHVAEConfig(HVAEConfig):
         ``T`` of the metric's Gaussian kernels (> 0).
     regularization : float, default 0.01
         ``lambda`` added to ``G^{-1}`` (> 0).
-    n_fixed_point_iterations : int, default 3
-        Fixed-point iterations solving each implicit step of the generalised leapfrog (>= 1).
+    num_fixed_point_iterations : int, default 3
+        Fixed-point iterations solving each implicit step of the generalised leapfrog (>= 1); formerly
+        ``n_fixed_point_iterations``.
     metric_hidden_dim : int, default 400
         Hidden width of the default metric network.
     """
 
     name: ClassVar[str] = "RHVAE"
+    aliases: ClassVar[dict[str, str]] = {"n_fixed_point_iterations": "num_fixed_point_iterations"}
     temperature: float = 1.5
     regularization: float = 0.01
-    n_fixed_point_iterations: int = 3
+    num_fixed_point_iterations: int = 3
     metric_hidden_dim: int = 400
 
     def _check(self) -> None:
         super()._check()
         self._require_positive("temperature", "regularization")
-        for field in ("n_fixed_point_iterations", "metric_hidden_dim"):
+        for field in ("num_fixed_point_iterations", "metric_hidden_dim"):
             self._require(field, isinstance(getattr(self, field), int) and getattr(self, field) >= 1, "an int >= 1")
 
 
@@ -93,7 +95,7 @@ class MetricNetwork(nn.Module):
         return L
 
 
-@MODELS.register("RHVAE")
+@MODELS.register()
 class RHVAE(HVAE):
     """HVAE on a learned Riemannian latent space (Chadebec et al. 2020)."""
 
@@ -144,24 +146,24 @@ class RHVAE(HVAE):
 
     def riemannian_flow(self, x: Tensor, z: Tensor, rho: Tensor, ginv_fn,
                         create_graph: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """``n_lf`` tempered generalised leapfrog steps: ``(z_K, rho_K, log p(x, z_K), logits)``."""
+        """``num_leapfrog_steps`` tempered generalised leapfrog steps: ``(z_K, rho_K, log p(x, z_K), logits)``."""
         c = self.model_config
         eps, sqrt_b0 = self.eps_lf, self.sqrt_beta_zero
         grad_logp, log_pxz, logits = self.grad_log_joint(x, z, create_graph)
         sqrt_beta_prev = sqrt_b0
-        for k in range(1, c.n_lf + 1):
+        for k in range(1, c.num_leapfrog_steps + 1):
             rho_half = rho
-            for _ in range(c.n_fixed_point_iterations):  # Eq. 5 (implicit in rho_half)
+            for _ in range(c.num_fixed_point_iterations):  # Eq. 5 (implicit in rho_half)
                 grad_h = -grad_logp + self._metric_energy_grad(z, rho_half, ginv_fn, create_graph)
                 rho_half = rho - 0.5 * eps * grad_h
             velocity = (ginv_fn(z) @ rho_half.unsqueeze(-1)).squeeze(-1)
             z_new = z
-            for _ in range(c.n_fixed_point_iterations):  # Eq. 6 (implicit in z_new)
+            for _ in range(c.num_fixed_point_iterations):  # Eq. 6 (implicit in z_new)
                 z_new = z + 0.5 * eps * (velocity + (ginv_fn(z_new) @ rho_half.unsqueeze(-1)).squeeze(-1))
             z = z_new
             grad_logp, log_pxz, logits = self.grad_log_joint(x, z, create_graph)
             rho = rho_half - 0.5 * eps * (-grad_logp + self._metric_energy_grad(z, rho_half, ginv_fn, create_graph))
-            sqrt_beta = _losses.tempering_sqrt_beta(k, c.n_lf, sqrt_b0)
+            sqrt_beta = _losses.tempering_sqrt_beta(k, c.num_leapfrog_steps, sqrt_b0)
             rho = rho * (sqrt_beta_prev / sqrt_beta)
             sqrt_beta_prev = sqrt_beta
         return z, rho, log_pxz, logits
@@ -180,8 +182,8 @@ class RHVAE(HVAE):
         def ginv_fn(z: Tensor) -> Tensor:
             return self.metric_inverse(z, centroids, matrices)
 
-        z0 = _losses.reparameterize(mean, log_var)
-        gamma = torch.randn_like(z0)
+        z0 = _losses.reparameterize(mean, log_var, ctx)
+        gamma = _shard.randn_like(z0, ctx)
         chol0 = torch.linalg.cholesky(ginv_fn(z0))  # G^{-1} = C C^T, so C^{-T} gamma ~ N(0, G)
         v0 = torch.linalg.solve_triangular(chol0.transpose(-1, -2), gamma.unsqueeze(-1), upper=True).squeeze(-1)
         create_graph = self.training and torch.is_grad_enabled()

@@ -7,7 +7,7 @@ Latent space: the unit sphere ``S^{d-1}``, ``d = latent_dim`` (>= 2). Posterior:
 ``[kappa_min, kappa_max]``). Prior: the uniform distribution on ``S^{d-1}``. Objective: the negative
 ELBO ``L(x) = rec(x, D(z)) + KL(vMF(mu, kappa) || U(S^{d-1}))`` with the closed-form KL of Sec. 3,
 ``kappa A_d(kappa) + log C_d(kappa) + log |S^{d-1}|`` (Bessel ratios computed stably, see
-``gaekit.models._distributions``), and ``z`` drawn by Wood's rejection sampler, reparameterised as in
+``gaekit.distributions``), and ``z`` drawn by Wood's rejection sampler, reparameterised as in
 Sec. 3 (Naesseth et al. 2017; the reparameterised part ``g_rep`` of the gradient).
 
 Config fields: those of ``VAEConfig`` plus ``kappa_min`` (default 1e-3) and ``kappa_max`` (default 1e4).
@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from gaekit.models import _distributions as D
+from gaekit import distributions as D
+from gaekit import manifolds as M
 from gaekit.models._manifold import ManifoldVAE
 from gaekit.models.base import MODELS
 from gaekit.models.vae import VAEConfig
@@ -52,18 +53,12 @@ class SVAEConfig(VAEConfig):
         self._require("kappa_max", self.kappa_max > self.kappa_min, f"a number > kappa_min={self.kappa_min}")
 
 
-@MODELS.register("SVAE")
+@MODELS.register()
 class SVAE(ManifoldVAE):
     """VAE with a von Mises-Fisher posterior and a uniform prior on the unit hypersphere."""
 
     config_class = SVAEConfig
     encoder_kind: ClassVar[str] = "hyperspherical"
-
-    def default_encoder(self) -> nn.Module:
-        from gaekit.nn import create_network
-
-        c = self.model_config
-        return create_network("mlp", dataset=c.input_dim, role="encoder", latent_dim=c.latent_dim, model=SVAE)
 
     def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Mean direction ``(B, d)`` and concentration ``kappa`` ``(B, 1)`` of ``q(z|x)``."""
@@ -72,7 +67,7 @@ class SVAE(ManifoldVAE):
             raise TypeError(f"{type(self).__name__} needs a hyperspherical encoder, which returns a "
                             "log_concentration (build it with create_network(..., model=SVAE))")
         c = self.model_config
-        mu = out.embedding / out.embedding.norm(dim=-1, keepdim=True).clamp_min(D.MIN_NORM)
+        mu = out.embedding / out.embedding.norm(dim=-1, keepdim=True).clamp_min(M.MIN_NORM)
         kappa = out.log_concentration.clamp(math.log(c.kappa_min), math.log(c.kappa_max)).exp()
         return mu, kappa
 
@@ -84,7 +79,7 @@ class SVAE(ManifoldVAE):
 
     def log_prior(self, z: Tensor) -> Tensor:
         """``log p(z) = -log |S^{d-1}|`` (uniform on the sphere)."""
-        return torch.full(z.shape[:-1], -D.log_sphere_area(self.latent_dim), dtype=z.dtype, device=z.device)
+        return torch.full(z.shape[:-1], -M.log_sphere_area(self.latent_dim), dtype=z.dtype, device=z.device)
 
     def sample_prior(self, num_samples: int, generator: torch.Generator | None = None) -> Tensor:
         """Codes uniform on ``S^{d-1}``."""

@@ -18,15 +18,15 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from gaekit.config import check_count
+from gaekit.config import check_count, keyword_aliases
 from gaekit.errors import ConfigError
 from gaekit.models import _losses
 from gaekit.models.base import MODELS, BaseAE, BaseAEConfig, ModelOutput, StepContext, batch_data
 
 
-def check_importance_sampling(n_importance_samples: Any, chunk_size: Any) -> tuple[int, int]:
+def check_importance_sampling(num_importance_samples: Any, chunk_size: Any) -> tuple[int, int]:
     """Both arguments of ``log_likelihood`` as positive ints, else ``ConfigError``."""
-    return (check_count(n_importance_samples, "log_likelihood: n_importance_samples"),
+    return (check_count(num_importance_samples, "log_likelihood: num_importance_samples"),
             check_count(chunk_size, "log_likelihood: chunk_size"))
 
 
@@ -45,7 +45,7 @@ class VAEConfig(BaseAEConfig):
     name: ClassVar[str] = "VAE"
 
 
-@MODELS.register("VAE")
+@MODELS.register()
 class VAE(BaseAE):
     """Variational autoencoder with a Gaussian posterior and a standard normal prior."""
 
@@ -74,7 +74,7 @@ class VAE(BaseAE):
     def forward(self, batch: Any, ctx: StepContext | None = None) -> ModelOutput:
         x = batch_data(batch)
         mean, log_var = self.posterior(x)
-        z = _losses.reparameterize(mean, log_var)
+        z = _losses.reparameterize(mean, log_var, ctx)
         recon_x, recon_loss = self.reconstruction_terms(self.decode_logits(z), x)
         kl = self.kl_term(z, mean, log_var)
         loss = self.combine(recon_loss, kl, ctx).mean()
@@ -94,22 +94,24 @@ class VAE(BaseAE):
                                                 self.activate(logits), normalized).view(k, -1)
         return log_px + self.log_prior(z) - _losses.log_normal_diag(z, mean, log_var)
 
-    def log_likelihood(self, x: Tensor, n_importance_samples: int = 100, chunk_size: int = 50,
+    @keyword_aliases(n_importance_samples="num_importance_samples")
+    def log_likelihood(self, x: Tensor, num_importance_samples: int = 100, chunk_size: int = 50,
                        generator: torch.Generator | None = None) -> Tensor:
         """Importance-sampled ``log p(x)`` per sample, shape ``(B,)``.
 
         ``log p(x) ~= logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K`` with
         ``z_k ~ q(z|x)``; the negative mean over a data set is the NLL reported by the paper.
-        Samples are drawn ``chunk_size`` at a time to bound memory.
+        Samples are drawn ``chunk_size`` at a time to bound memory. ``n_importance_samples`` is accepted
+        as the old name of ``num_importance_samples``.
         """
-        n_importance_samples, chunk_size = check_importance_sampling(n_importance_samples, chunk_size)
+        num_importance_samples, chunk_size = check_importance_sampling(num_importance_samples, chunk_size)
         with self._inference():
             x = self._to_model(x)
             mean, log_var = self.posterior(x)
             log_weights = []
-            for start in range(0, n_importance_samples, chunk_size):
-                k = min(chunk_size, n_importance_samples - start)
+            for start in range(0, num_importance_samples, chunk_size):
+                k = min(chunk_size, num_importance_samples - start)
                 z = _losses.reparameterize(mean.expand(k, *mean.shape), log_var.expand(k, *log_var.shape),
-                                           generator)
+                                           StepContext(training=False, generator=generator))
                 log_weights.append(self.log_importance_weights(x, mean, log_var, z))
-            return torch.logsumexp(torch.cat(log_weights), dim=0) - math.log(n_importance_samples)
+            return torch.logsumexp(torch.cat(log_weights), dim=0) - math.log(num_importance_samples)

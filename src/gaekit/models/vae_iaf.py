@@ -2,7 +2,7 @@
 Sutskever and Welling, "Improved Variational Inference with Inverse Autoregressive Flow",
 NeurIPS 2016, arXiv:1606.04934.
 
-Posterior: ``z_0 ~ q(z_0|x) = N(mu(x), diag(sigma^2(x)))`` refined by ``n_made_blocks`` IAF
+Posterior: ``z_0 ~ q(z_0|x) = N(mu(x), diag(sigma^2(x)))`` refined by ``num_made_blocks`` IAF
 steps ``z_t = mu_t(z_{t-1}) + sigma_t(z_{t-1}) * z_{t-1}`` (Eq. 10) whose ``mu_t``,
 ``log sigma_t`` come from a MADE on ``z_{t-1}``, the ordering reversed between blocks; the
 log-determinant is ``sum_t sum_i log sigma_{t,i}`` (Eq. 11). As in the Pythae paper (Appendix D)
@@ -15,8 +15,8 @@ reparameterised draw,
 
 Config fields (beyond the VAE's; defaults as the MADE stack of the Pythae paper's MAF sampler,
 Appendix C -- its VAE-IAF grid, Table 11, uses 32 units, 2-6 hidden layers and 1-20 blocks):
-    n_made_blocks : int, default 2 -- IAF steps (MADE blocks);
-    n_hidden_in_made : int, default 3 -- hidden layers in each MADE;
+    num_made_blocks : int, default 2 -- IAF steps (MADE blocks);
+    num_made_hidden_layers : int, default 3 -- hidden layers in each MADE;
     hidden_size : int, default 128 -- units of each hidden layer.
 """
 
@@ -39,27 +39,32 @@ class VAE_IAFConfig(VAEConfig):
 
     Parameters
     ----------
-    n_made_blocks : int, default 2
-        Number of IAF steps (>= 1).
-    n_hidden_in_made : int, default 3
-        Hidden layers in each MADE (>= 0).
+    num_made_blocks : int, default 2
+        Number of IAF steps (>= 1); Pythae's ``n_made_blocks``.
+    num_made_hidden_layers : int, default 3
+        Hidden layers in each MADE (>= 0); Pythae's ``n_hidden_in_made``.
     hidden_size : int, default 128
         Units of each MADE hidden layer (>= 1).
     """
 
     name: ClassVar[str] = "VAE_IAF"
-    n_made_blocks: int = 2
-    n_hidden_in_made: int = 3
+    aliases: ClassVar[dict[str, str]] = {"n_made_blocks": "num_made_blocks",
+                                         "n_hidden_in_made": "num_made_hidden_layers"}
+    num_made_blocks: int = 2
+    num_made_hidden_layers: int = 3
     hidden_size: int = 128
 
     def _check(self) -> None:
         super()._check()
-        self._require("n_made_blocks", self.n_made_blocks >= 1, "an int >= 1")
-        self._require("n_hidden_in_made", self.n_hidden_in_made >= 0, "an int >= 0")
+        self._require("num_made_blocks", self.num_made_blocks >= 1, "an int >= 1")
+        self._require("num_made_hidden_layers", self.num_made_hidden_layers >= 0, "an int >= 0")
         self._require("hidden_size", self.hidden_size >= 1, "an int >= 1")
 
 
-@MODELS.register("VAE_IAF")
+VAE_IAF_Config = VAE_IAFConfig  # Pythae's name
+
+
+@MODELS.register()
 class VAE_IAF(FlowPosteriorVAE):
     """VAE whose posterior draw goes through a stack of inverse autoregressive flows."""
 
@@ -67,5 +72,5 @@ class VAE_IAF(FlowPosteriorVAE):
 
     def build_flow(self) -> nn.Module:
         c = self.model_config
-        return IAF(self.latent_dim, n_made_blocks=c.n_made_blocks, n_hidden_in_made=c.n_hidden_in_made,
+        return IAF(self.latent_dim, n_made_blocks=c.num_made_blocks, n_hidden_in_made=c.num_made_hidden_layers,
                    hidden_size=c.hidden_size)

@@ -84,7 +84,10 @@ class VAE_LinNFConfig(VAEConfig):
                                             "or a shorthand string such as 'PRPRP' or '10P'")
 
 
-@MODELS.register("VAE_LinNF")
+VAE_LinNF_Config = VAE_LinNFConfig  # Pythae's name
+
+
+@MODELS.register()
 class VAE_LinNF(FlowPosteriorVAE):
     """VAE whose posterior draw goes through a sequence of planar and radial flows."""
 

@@ -23,10 +23,9 @@ prior samples, the discriminator is left out of ``group_losses`` when ``real`` o
 (the discriminator is losing); when both rules fire, both are trained. The encoder trains every step.
 See ``VAEGAN.equilibrium_rule``.
 
-Discriminator: built "like the encoder" (Pythae Appendix D): when the encoder was made by
-``gaekit.nn.create_network`` (e.g. ``"convnet"``), the same network family's discriminator; otherwise
-``create_network("mlp", input_dim, "discriminator")``. A custom one must return logits ``(B, 1)`` and
-expose ``forward_with_features(x) -> (logit, [features])``.
+Discriminator: built "like the encoder" (Pythae Appendix D): the discriminator of the config's ``network``
+family (e.g. ``"convnet"``; the MLP by default), with that family's default options. A custom one must
+return logits ``(B, 1)`` and expose ``forward_with_features(x) -> (logit, [features])``.
 
 ``ModelOutput.loss`` is ``KL + L_llike`` (the encoder's loss); ``terms`` hold ``recon_loss``
 (``L_llike``), ``kl``, ``decoder_gan_loss``, ``discriminator_loss``, ``real_bce`` and ``fake_bce``.
@@ -91,7 +90,7 @@ class VAEGANConfig(VAEConfig):
         self._require_positive("margin", allow_zero=True)
 
 
-@MODELS.register("VAEGAN")
+@MODELS.register()
 class VAEGAN(VAE):
     """VAE whose reconstruction is measured in a GAN discriminator's feature space."""
 
@@ -99,11 +98,8 @@ class VAEGAN(VAE):
     extra_networks = ("discriminator",)
 
     def default_discriminator(self) -> nn.Module:
-        from gaekit.nn import NETWORKS, create_network
-
-        spec = getattr(self.encoder, "network_spec", None)
-        name = spec["name"] if spec and spec.get("name") in NETWORKS.names() else "mlp"
-        return create_network(name, self.input_dim, "discriminator")
+        """The config's ``network`` family's discriminator, without its ``network_options`` (Pythae Appendix D)."""
+        return self.config_network("discriminator", options=False)
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         return {part: list(getattr(self, part).parameters()) for part in ("encoder", "decoder", "discriminator")}
@@ -134,7 +130,7 @@ class VAEGAN(VAE):
         x = batch_data(batch)
         n = len(x)
         mean, log_var = self.posterior(x)
-        z = _losses.reparameterize(mean, log_var)
+        z = _losses.reparameterize(mean, log_var, ctx)
         kl = self.kl_term(z, mean, log_var).mean()
         recon_logits = self.decode_logits(z)
         recon_x = self.activate(recon_logits)

@@ -20,7 +20,7 @@ comparable across epochs for best-model selection. ``log_likelihood``, ``sample_
 ``generate`` use the VampPrior.
 
 Config fields (beyond the VAE's):
-    number_components : int, default 50 -- the number K of pseudo-inputs (Pythae grid: 10-500).
+    num_components : int, default 50 -- the number K of pseudo-inputs (Pythae grid: 10-500).
     linear_scheduling_steps : int, default 10 -- epochs of linear KL warm-up; 0 = no warm-up.
 """
 
@@ -45,27 +45,28 @@ class VAMPConfig(VAEConfig):
 
     Parameters
     ----------
-    number_components : int, default 50
-        Number of pseudo-inputs (mixture components of the prior), >= 1.
+    num_components : int, default 50
+        Number of pseudo-inputs (mixture components of the prior), >= 1; Pythae's ``number_components``.
     linear_scheduling_steps : int, default 10
         Number of epochs over which the KL weight rises linearly from 0 to 1 (0: no warm-up).
     """
 
     name: ClassVar[str] = "VAMP"
-    number_components: int = 50
+    aliases: ClassVar[dict[str, str]] = {"number_components": "num_components"}
+    num_components: int = 50
     linear_scheduling_steps: int = 10
 
     def _check(self) -> None:
         super()._check()
-        self._require("number_components", self.number_components >= 1, "an int >= 1")
+        self._require("num_components", self.num_components >= 1, "an int >= 1")
         self._require("linear_scheduling_steps", self.linear_scheduling_steps >= 0, "an int >= 0")
 
     def own_tensor_bytes(self) -> int:
-        """The float32 weights of the pseudo-inputs layer: ``number_components * prod(input_dim)``."""
-        return 4 * self.number_components * math.prod(self.input_dim or (1,))
+        """The float32 weights of the pseudo-inputs layer: ``num_components * prod(input_dim)``."""
+        return 4 * self.num_components * math.prod(self.input_dim or (1,))
 
 
-@MODELS.register("VAMP")
+@MODELS.register()
 class VAMP(VAE):
     """VAE whose prior is the mixture of the posteriors of ``K`` learned pseudo-inputs."""
 
@@ -74,7 +75,7 @@ class VAMP(VAE):
     def __init__(self, model_config: VAMPConfig, encoder: nn.Module | None = None,
                  decoder: nn.Module | None = None):
         super().__init__(model_config, encoder=encoder, decoder=decoder)
-        k = model_config.number_components
+        k = model_config.num_components
         low, high = (0.0, 1.0) if model_config.output_activation == "sigmoid" else (-1.0, 1.0)
         self._clip = (low, high)
         # the one-layer MLP of the paper: u = hardtanh(W @ e_k) for the K one-hot vectors e_k
@@ -87,7 +88,7 @@ class VAMP(VAE):
     def pseudo_input_values(self) -> Tensor:
         """The pseudo-inputs ``u_k``, shape ``(K, *input_dim)``: ``hardtanh(Linear(I_K))``."""
         u = F.hardtanh(self.pseudo_inputs.weight.t(), *self._clip)
-        return u.view(self.model_config.number_components, *self.model_config.input_dim)
+        return u.view(self.model_config.num_components, *self.model_config.input_dim)
 
     def prior_components(self) -> tuple[Tensor, Tensor]:
         """Means and log-variances ``(K, latent_dim)`` of ``q(z | u_k)``, the prior's components."""
@@ -97,7 +98,7 @@ class VAMP(VAE):
         """``log p(z) = logsumexp_k log q(z | u_k) - log K`` for ``z`` of shape ``(..., latent_dim)``."""
         means, log_vars = self.prior_components()
         log_q = _losses.log_normal_diag(z.unsqueeze(-2), means, log_vars)  # (..., K)
-        return torch.logsumexp(log_q, dim=-1) - math.log(self.model_config.number_components)
+        return torch.logsumexp(log_q, dim=-1) - math.log(self.model_config.num_components)
 
     def kl_term(self, z: Tensor, mean: Tensor, log_var: Tensor) -> Tensor:
         """Single-sample Monte Carlo ``KL(q(z|x) || p(z)) ~= log q(z|x) - log p(z)`` at the drawn ``z``."""
@@ -121,7 +122,7 @@ class VAMP(VAE):
         """
         with torch.no_grad():
             means, log_vars = self.prior_components()
-            k = self.model_config.number_components
+            k = self.model_config.num_components
             device = generator.device if generator is not None else torch.device("cpu")
             index = torch.randint(k, (num_samples,), generator=generator, device=device).to(means.device)
             eps = torch.randn(num_samples, self.latent_dim, generator=generator, device=device).to(means.device)

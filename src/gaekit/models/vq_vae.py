@@ -47,6 +47,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gaekit.models import _shard
 from gaekit.models.base import MODELS, BaseAE, BaseAEConfig, ModelOutput, StepContext, batch_data
 
 EMA_EPS = 1e-5
@@ -85,7 +86,7 @@ def nearest_code(vectors: Tensor, codebook: Tensor) -> Tensor:
     return d.argmin(1)
 
 
-@MODELS.register("VQVAE")
+@MODELS.register()
 class VQVAE(BaseAE):
     """VQ-VAE with a loss- or EMA-updated codebook; see the module docstring.
 
@@ -169,7 +170,7 @@ class VQVAE(BaseAE):
         return self.codes_to_latent(idx)
 
     # -- training ---------------------------------------------------------------------
-    def _ema_update(self, v: Tensor, idx: Tensor) -> None:
+    def _ema_update(self, v: Tensor, idx: Tensor, ctx: StepContext | None = None) -> None:
         c = self.model_config
         flat, flat_idx = v.detach().reshape(-1, v.shape[-1]), idx.reshape(-1)
         onehot = F.one_hot(flat_idx, c.num_embeddings).to(flat.dtype)
@@ -182,7 +183,7 @@ class VQVAE(BaseAE):
                                         self.codebook))
         dead = (self.ema_count < c.dead_code_threshold).nonzero().flatten()
         if len(dead):
-            picks = flat[torch.randint(len(flat), (len(dead),), device=flat.device)]
+            picks = flat[_shard.randint(len(flat), (len(dead),), ctx, device=flat.device)]
             self.codebook[dead] = picks
             self.ema_sum[dead] = picks
             self.ema_count[dead] = 1.0
@@ -197,7 +198,7 @@ class VQVAE(BaseAE):
             vq_loss = torch.zeros((), device=x.device)
             if self.training and (ctx is None or ctx.training):
                 with torch.no_grad():
-                    self._ema_update(v, idx)
+                    self._ema_update(v, idx, ctx)
         else:
             vq_loss = (v.detach() - q).pow(2).sum((1, 2)).mean()
         z_q = self._from_vectors(v + (q - v).detach())  # straight-through estimator

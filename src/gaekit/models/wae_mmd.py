@@ -29,17 +29,16 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar, Literal
 
-import torch
 from torch import Tensor
 
-from gaekit.models import _losses
+from gaekit.models import _losses, _shard
 from gaekit.models.ae import AE, AEConfig
 from gaekit.models.base import MODELS, ModelOutput, StepContext
 
 
 @dataclass
 class MMDKernelFields:
-    """Config mixin: the MMD kernel fields shared by ``WAE_MMD_Config`` and ``InfoVAE_MMD_Config``.
+    """Config mixin: the MMD kernel fields shared by ``WAE_MMDConfig`` and ``InfoVAE_MMDConfig``.
 
     Put it before the model's base config: ``class C(MMDKernelFields, AEConfig)``.
     """
@@ -72,15 +71,16 @@ class MMDPenalty:
         fn = _losses.imq_kernel if config.kernel_choice == "imq" else _losses.rbf_kernel
         return partial(fn, c=c, scales=config.kernel_scales())
 
-    def mmd_to_prior(self, z: Tensor, prior_z: Tensor | None = None) -> Tensor:
-        """``MMD_u^2`` between ``z`` (B, L) and ``prior_z`` (default: ``B`` fresh draws from N(0, I))."""
+    def mmd_to_prior(self, z: Tensor, prior_z: Tensor | None = None, ctx: StepContext | None = None) -> Tensor:
+        """``MMD_u^2`` between ``z`` (B, L) and ``prior_z`` (default: ``B`` fresh draws from N(0, I), drawn
+        from the step's context ``ctx``)."""
         if prior_z is None:
-            prior_z = torch.randn_like(z)
+            prior_z = _shard.randn_like(z, ctx)
         return _losses.mmd_unbiased(z, prior_z, self.mmd_kernel())
 
 
 @dataclass
-class WAE_MMD_Config(MMDKernelFields, AEConfig):  # noqa: N801 - the model's name
+class WAE_MMDConfig(MMDKernelFields, AEConfig):  # noqa: N801 - the model's name
     """Config of ``WAE_MMD``.
 
     Parameters
@@ -105,15 +105,18 @@ class WAE_MMD_Config(MMDKernelFields, AEConfig):  # noqa: N801 - the model's nam
         self._require_positive("reg_weight", "reconstruction_loss_scale", allow_zero=True)
 
 
-@MODELS.register("WAE_MMD")
+WAE_MMD_Config = WAE_MMDConfig  # Pythae's (and gaekit's former) name
+
+
+@MODELS.register()
 class WAE_MMD(MMDPenalty, AE):  # noqa: N801 - the model's name
     """Deterministic autoencoder whose aggregate posterior is pulled to N(0, I) by an MMD penalty."""
 
-    config_class = WAE_MMD_Config
+    config_class = WAE_MMDConfig
 
     def forward(self, batch: Any, ctx: StepContext | None = None) -> ModelOutput:
         out = super().forward(batch, ctx)
-        mmd = self.mmd_to_prior(out.z)
+        mmd = self.mmd_to_prior(out.z, ctx=ctx)
         c = self.model_config
         out.loss = c.reconstruction_loss_scale * out.loss + c.reg_weight * mmd
         out.terms["mmd"] = mmd

@@ -3,7 +3,8 @@ benchmark ConvNet/ResNet, and the ``NETWORKS`` registry with ``create_network``.
 
 from gaekit.nn.base import BaseDecoder, BaseEncoder, EncoderOutput, as_encoder_output
 from gaekit.nn.conv import ConvDecoder, ConvDiscriminator, ConvEncoder
-from gaekit.nn.factory import NETWORKS, ROLES, create_network, encoder_kind
+from gaekit.nn.factory import NETWORKS, ROLES, check_network_options, create_network, encoder_kind
+from gaekit.nn.gyroplane import GyroplaneLayer
 from gaekit.nn.layers import (
     ENCODER_KINDS,
     LatentHead,
@@ -26,8 +27,8 @@ from gaekit.nn.paper import (
 __all__ = [
     "BaseDecoder", "BaseEncoder", "EncoderOutput", "MLPDecoder", "MLPEncoder", "as_encoder_output",
     "ENCODER_KINDS", "LatentHead", "LayeredDecoder", "LayeredDiscriminator", "LayeredEncoder", "ResBlock",
-    "ConvDecoder", "ConvDiscriminator", "ConvEncoder",
+    "ConvDecoder", "ConvDiscriminator", "ConvEncoder", "GyroplaneLayer",
     "PAPER_INPUT_DIMS", "VQ_LATENT_MAPS", "ConvNetDecoder", "ConvNetDiscriminator", "ConvNetEncoder",
     "ResNetDecoder", "ResNetEncoder",
-    "NETWORKS", "ROLES", "create_network", "encoder_kind",
+    "NETWORKS", "ROLES", "check_network_options", "create_network", "encoder_kind",
 ]

@@ -55,16 +55,13 @@ def encoder_kind(model: Any) -> str:
     """The encoder kind a model needs: its class's ``encoder_kind`` attribute if it has one, else
     ``"variational"`` when the class is ``variational`` and ``"deterministic"`` otherwise.
 
-    ``model`` is a model class, a registered model name or a model instance.
+    ``model`` is a model class or instance (``gaekit.nn`` sits below ``gaekit.models`` and does not look
+    names up: ``gaekit.create_model`` builds a model by name).
     """
     if isinstance(model, str):
-        from gaekit.models import MODELS
-
-        model_cls = MODELS.get(model)
-    elif isinstance(model, type):
-        model_cls = model
-    else:
-        model_cls = type(model)
+        raise ConfigError(f"model={model!r} is a name; pass the model class (e.g. gaekit.models.{model}) or build "
+                          f"the whole model with gaekit.create_model({model!r}, network=...)")
+    model_cls = model if isinstance(model, type) else type(model)
     kind = getattr(model_cls, "encoder_kind", "variational" if getattr(model_cls, "variational", False)
                    else "deterministic")
     check_choice(f"{model_cls.__name__}.encoder_kind", kind, ENCODER_KINDS)
@@ -98,7 +95,7 @@ def create_network(name: str, dataset: str | Sequence[int] | None = None, role: 
     role : {"encoder", "decoder", "discriminator"}, default "encoder"
     latent_dim : int
         Required for encoders and decoders (taken from a ``model`` instance when not given).
-    model : model class, registered model name or model instance, optional
+    model : model class or instance, optional
         Sets the encoder kind (see ``encoder_kind``): deterministic, variational, hyperspherical or vq.
     kind : {"deterministic", "variational", "hyperspherical", "vq"}, optional
         The encoder kind, when no ``model`` is given (default ``"variational"``); must agree with
@@ -117,6 +114,9 @@ def create_network(name: str, dataset: str | Sequence[int] | None = None, role: 
     >>> from gaekit.models import VAE
     >>> enc = create_network("convnet", dataset="mnist", role="encoder", latent_dim=16, model=VAE)
     >>> dec = create_network("convnet", dataset="mnist", role="decoder", latent_dim=16, model=VAE)
+
+    A model's own networks are chosen in its config (``network``, ``network_options``) and built by
+    ``gaekit.create_model``; a network made here and passed to a model is a custom network like any other.
     """
     builder = NETWORKS.get(name)
     check_choice("role", role, ROLES)
@@ -128,23 +128,24 @@ def create_network(name: str, dataset: str | Sequence[int] | None = None, role: 
         latent_dim = getattr(model, "latent_dim", None)
     if role != "discriminator" and (not isinstance(latent_dim, int) or latent_dim < 1):
         raise ConfigError(f"latent_dim={latent_dim!r} is invalid: expected a positive int")
+    dims, kind = _input_dim(dataset), _kind(kind, model)
+    _check_options(name, builder, options)
+    check_build_memory(lambda: builder(dims, role, latent_dim, kind, **options),
+                       f"create_network({name!r}, role={role!r})",
+                       {"input_dim": dims, "latent_dim": latent_dim, **options})
+    return builder(dims, role, latent_dim, kind, **options)
+
+
+def _kind(kind: str | None, model: Any) -> str:
+    """The encoder kind: ``kind`` (checked), the ``model``'s (which ``kind`` must agree with), else variational."""
     if kind is not None:
         check_choice("kind", kind, ENCODER_KINDS)
-    if model is not None:
-        model_kind = encoder_kind(model)
-        if kind is not None and kind != model_kind:
-            raise ConfigError(f"kind={kind!r} contradicts the model, whose encoder kind is {model_kind!r}")
-        kind = model_kind
-    dims, kind = _input_dim(dataset), kind or "variational"
-    _check_options(name, builder, options)
-    sizes = {"dataset": dims, "latent_dim": latent_dim, **options}
-    check_build_memory(lambda: builder(dims, role, latent_dim, kind, **options),
-                       f"create_network({name!r}, role={role!r})", sizes)
-    network = builder(dims, role, latent_dim, kind, **options)
-    # how to build it again: saved with a model so that loading needs no code from the user
-    network.network_spec = {"name": name, "dataset": list(dims), "role": role,
-                            "latent_dim": latent_dim, "kind": kind, **options}
-    return network
+    if model is None:
+        return kind or "variational"
+    model_kind = encoder_kind(model)
+    if kind is not None and kind != model_kind:
+        raise ConfigError(f"kind={kind!r} contradicts the model, whose encoder kind is {model_kind!r}")
+    return model_kind
 
 
 def _accepted_options(builder: NetworkBuilder) -> tuple[str, ...] | None:
@@ -158,8 +159,13 @@ def _accepted_options(builder: NetworkBuilder) -> tuple[str, ...] | None:
     return tuple(p.name for p in params)
 
 
+def check_network_options(name: str, options: dict[str, Any]) -> None:
+    """Refuse (``ConfigError``) a network name that is not registered, and options the network does not take
+    (listing the ones it does)."""
+    _check_options(name, NETWORKS.get(name), options)
+
+
 def _check_options(name: str, builder: NetworkBuilder, options: dict[str, Any]) -> None:
-    """Refuse (``ConfigError``) options the network ``name`` does not take, listing the ones it does."""
     accepted = _accepted_options(builder)
     unknown = sorted(set(options) - set(accepted)) if accepted is not None else []
     if unknown:
@@ -177,10 +183,9 @@ def _no_options(name: str, options: dict[str, Any]) -> None:
 def build_mlp(input_dim: tuple[int, ...], role: str, latent_dim: int | None, kind: str,
               hidden_dims: Sequence[int] = (512,)) -> nn.Module:
     """``MLPEncoder`` / ``MLPDecoder`` (deterministic, variational); hyperspherical encoders and the
-    discriminator use the same fully connected body with their own head. No ``"vq"`` (no spatial map)."""
+    discriminator use the same fully connected body with their own head. For ``"vq"`` the code is a
+    deterministic vector (no spatial map), which a VQ-VAE reads as consecutive embedding vectors."""
     hidden_dims = check_widths(hidden_dims)
-    if role != "discriminator":
-        check_choice("kind for network 'mlp'", kind, ("deterministic", "variational", "hyperspherical"))
     if role == "decoder":
         return MLPDecoder(input_dim, latent_dim, hidden_dims=hidden_dims)
     if role == "encoder" and kind != "hyperspherical":

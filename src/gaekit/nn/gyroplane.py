@@ -14,8 +14,7 @@ it, scaled by the Riemannian norm of the normal (their Eq. for ``f^c_{a,p}``):
 ``||a_k||_{p_k} = 2 ||w_k||``, so ``f_k(z) = (2 ||w_k|| / sqrt(c)) arsinh(sqrt(c) lambda_u <u, w_k / ||w_k||>)``
 with ``u = -p_k (+)_c z`` and ``lambda_u = 2 / (1 - c ||u||^2)``.
 
-Not re-exported by ``gaekit.nn`` (it uses the ball maths of ``gaekit.models``, which imports ``gaekit.nn``);
-import it as ``from gaekit.nn.gyroplane import GyroplaneLayer``.
+The ball maths comes from ``gaekit.manifolds``; the layer is re-exported by ``gaekit.nn``.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from gaekit.models._distributions import conformal_factor, expmap0, mobius_add
+from gaekit.manifolds import conformal_factor, expmap0, mobius_add
 
 
 class GyroplaneLayer(nn.Module):

@@ -3,7 +3,7 @@
 The call shape is the one of the Pythae paper's Appendix A (Chadebec et al. 2022,
 arXiv:2206.08309)::
 
-    gmm_sampler_config = GaussianMixtureSamplerConfig(n_components=10)
+    gmm_sampler_config = GaussianMixtureSamplerConfig(num_components=10)
     pipeline = GenerationPipeline(model=my_trained_vae, sampler_config=gmm_sampler_config)
     generated_samples = pipeline(num_samples=100, return_gen=True, train_data=train_data, eval_data=None)
 """
@@ -37,7 +37,7 @@ class GenerationPipeline:
     model : BaseAE
         The trained model.
     sampler_config : BaseSamplerConfig, optional
-        Which sampler to use and how (e.g. ``GaussianMixtureSamplerConfig(n_components=10)``);
+        Which sampler to use and how (e.g. ``GaussianMixtureSamplerConfig(num_components=10)``);
         ``None`` samples the model's prior (``NormalSamplerConfig()``).
 
     Attributes
@@ -100,10 +100,18 @@ class GenerationPipeline:
         ConfigError
             When ``output_dir`` is not a path, or it or a folder above it is a file (before fitting).
         """
-        if save_sampler_dir is not None:
-            check_replaceable(Path(save_sampler_dir), "sampler")
-        if output_dir is not None:  # refused before fitting and sampling
-            check_output_folder(output_dir, "GenerationPipeline output_dir")
+        _check_outputs(output_dir, save_sampler_dir)  # refused before fitting and sampling
+        sampler = self._fitted_sampler(train_data, eval_data, batch_size)
+        self.sampler = sampler
+        samples = sampler.sample(num_samples, batch_size=batch_size, seed=seed)
+        if save_sampler_dir is not None:  # first: output_dir may be the same folder
+            sampler.save(save_sampler_dir)
+        if output_dir is not None:
+            _write_samples(samples, output_dir)
+        return samples if return_gen else None
+
+    def _fitted_sampler(self, train_data: Any, eval_data: Any, batch_size: int) -> BaseSampler:
+        """A new sampler of the pipeline's config, fitted on ``train_data`` when it needs fitting."""
         sampler = self.sampler_class(self.model, self.sampler_config)
         if sampler.needs_fit:
             if train_data is None:
@@ -112,15 +120,22 @@ class GenerationPipeline:
                     "data: pass train_data=... to the pipeline call"
                 )
             sampler.fit(train_data, eval_data, batch_size=batch_size)
-        self.sampler = sampler
-        samples = sampler.sample(num_samples, batch_size=batch_size, seed=seed)
-        if save_sampler_dir is not None:  # first: output_dir may be the same folder
-            sampler.save(save_sampler_dir)
-        if output_dir is not None:
-            out = ensure_output_folder(output_dir, "GenerationPipeline output_dir")
-            save_tensors(out / SAMPLES_FILE, {"samples": samples})
-            if _image_shaped(tuple(samples.shape[1:])):
-                from gaekit.images import save_image_grid
+        return sampler
 
-                save_image_grid(samples[:GRID_SIZE], out / GRID_FILE)
-        return samples if return_gen else None
+
+def _check_outputs(output_dir: str | Path | None, save_sampler_dir: str | Path | None) -> None:
+    """Refuse a ``save_sampler_dir`` that is not a sampler folder to replace, and an unusable ``output_dir``."""
+    if save_sampler_dir is not None:
+        check_replaceable(Path(save_sampler_dir), "sampler")
+    if output_dir is not None:
+        check_output_folder(output_dir, "GenerationPipeline output_dir")
+
+
+def _write_samples(samples: Tensor, output_dir: str | Path) -> None:
+    """``samples.safetensors`` and, for image-shaped samples, the ``samples.png`` grid of the first ones."""
+    out = ensure_output_folder(output_dir, "GenerationPipeline output_dir")
+    save_tensors(out / SAMPLES_FILE, {"samples": samples})
+    if _image_shaped(tuple(samples.shape[1:])):
+        from gaekit.images import save_image_grid
+
+        save_image_grid(samples[:GRID_SIZE], out / GRID_FILE)

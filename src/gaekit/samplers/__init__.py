@@ -1,12 +1,15 @@
 """Samplers: draw latent codes for a trained model and decode them; importing this package
-registers every sampler in ``SAMPLERS``."""
+registers every sampler in ``SAMPLERS``; ``resolve_sampler`` finds one by class name or alias
+(``SAMPLER_ALIASES``: normal, gmm, vamp, maf, iaf, two_stage)."""
 
 from gaekit.samplers.base import (
+    SAMPLER_ALIASES,
     SAMPLERS,
     BaseSampler,
     BaseSamplerConfig,
     SamplerNotFittedError,
     embed_dataset,
+    resolve_sampler,
     sampler_for_config,
 )
 from gaekit.samplers.gmm import GaussianMixtureSampler, GaussianMixtureSamplerConfig
@@ -23,6 +26,7 @@ from gaekit.samplers.vamp import VAMPSampler, VAMPSamplerConfig
 __all__ = [
     "SAMPLERS", "BaseSampler", "BaseSamplerConfig", "GaussianMixtureSampler", "GaussianMixtureSamplerConfig",
     "NormalSampler", "NormalSamplerConfig", "SamplerNotFittedError", "embed_dataset", "sampler_for_config",
+    "SAMPLER_ALIASES", "resolve_sampler",
     "VAMPSampler", "VAMPSamplerConfig",
     "IAFSampler", "IAFSamplerConfig", "MAFSampler", "MAFSamplerConfig", "TwoStageVAESampler",
     "TwoStageVAESamplerConfig",

@@ -288,10 +288,10 @@ class FlowSamplerConfig(TrainedSamplerConfig):
 
     Parameters
     ----------
-    n_made_blocks : int, default 2
-        Number of autoregressive blocks (MADEs) stacked.
-    n_hidden_in_made : int, default 3
-        Hidden layers in each MADE.
+    num_made_blocks : int, default 2
+        Number of autoregressive blocks (MADEs) stacked; Pythae's ``n_made_blocks``.
+    num_made_hidden_layers : int, default 3
+        Hidden layers in each MADE; Pythae's ``n_hidden_in_made``.
     hidden_size : int, default 128
         Units per hidden layer.
     include_batch_norm : bool, default False
@@ -300,19 +300,21 @@ class FlowSamplerConfig(TrainedSamplerConfig):
     """
 
     name: ClassVar[str] = "FlowSampler"
-    n_made_blocks: int = 2
-    n_hidden_in_made: int = 3
+    aliases: ClassVar[dict[str, str]] = {"n_made_blocks": "num_made_blocks",
+                                         "n_hidden_in_made": "num_made_hidden_layers"}
+    num_made_blocks: int = 2
+    num_made_hidden_layers: int = 3
     hidden_size: int = 128
     include_batch_norm: bool = False
 
     def _check(self) -> None:
         super()._check()
-        for name in ("n_made_blocks", "n_hidden_in_made", "hidden_size"):
+        for name in ("num_made_blocks", "num_made_hidden_layers", "hidden_size"):
             self._require(name, getattr(self, name) >= 1, "an int >= 1")
 
     def flow_kwargs(self) -> dict[str, Any]:
         """The flow constructor's keyword arguments."""
-        return {"n_made_blocks": self.n_made_blocks, "n_hidden_in_made": self.n_hidden_in_made,
+        return {"n_made_blocks": self.num_made_blocks, "n_hidden_in_made": self.num_made_hidden_layers,
                 "hidden_size": self.hidden_size, "include_batch_norm": self.include_batch_norm}
 
 

@@ -29,9 +29,13 @@ from gaekit.registry import Registry
 from gaekit.serialization import (
     as_folder_path,
     atomic_folder,
+    check_shapes,
+    is_int,
     library_metadata,
     load_tensors,
     read_folder_metadata,
+    read_safetensors_header,
+    require_field,
     save_tensors,
     write_json,
 )
@@ -63,7 +67,7 @@ def sampler_for_config(config: BaseSamplerConfig) -> type[BaseSampler]:
     Parameters
     ----------
     config : BaseSamplerConfig
-        A sampler config instance, e.g. ``GaussianMixtureSamplerConfig(n_components=10)``.
+        A sampler config instance, e.g. ``GaussianMixtureSamplerConfig(num_components=10)``.
 
     Returns
     -------
@@ -85,6 +89,27 @@ def sampler_for_config(config: BaseSamplerConfig) -> type[BaseSampler]:
             return cls
     known = ", ".join(SAMPLERS.get(n).config_class.__name__ for n in SAMPLERS.names())
     raise ConfigError(f"no registered sampler uses {type(config).__name__}; sampler configs: {known}")
+
+
+# Short names of registered samplers, accepted wherever a sampler is named (``gaekit generate/evaluate --sampler``,
+# a study's ``samplers``, ``evaluate(sampler=...)``) besides the class names.
+SAMPLER_ALIASES = {"normal": "NormalSampler", "gmm": "GaussianMixtureSampler", "vamp": "VAMPSampler",
+                   "maf": "MAFSampler", "iaf": "IAFSampler", "two_stage": "TwoStageVAESampler"}
+
+
+def resolve_sampler(name: str, where: str = "sampler") -> type[BaseSampler]:
+    """The registered sampler class called ``name``: a key of ``SAMPLER_ALIASES`` or a registered class name.
+
+    Raises
+    ------
+    ConfigError
+        When ``name`` is neither; the message starts with ``where`` (the flag or field that named it) and lists
+        the aliases and the registered samplers.
+    """
+    if name not in SAMPLER_ALIASES and name not in SAMPLERS:
+        raise ConfigError(f"{where}: unknown sampler {name!r}; expected one of {', '.join(SAMPLER_ALIASES)} or a "
+                          f"registered sampler: {', '.join(SAMPLERS.names())}")
+    return SAMPLERS.get(SAMPLER_ALIASES.get(name, name))
 
 
 def embed_dataset(model: BaseAE, data: Any, batch_size: int = 500, name: str = "train_data") -> Tensor:
@@ -362,67 +387,89 @@ class BaseSampler:
         CheckpointError
             When files are missing, modified or corrupted, or do not fit ``model``.
         """
-        from gaekit.serialization import check_shapes, is_int, read_safetensors_header, require_field
-
         folder = as_folder_path(folder, f"{cls.__name__}.load_from_folder: folder")
         meta = read_folder_metadata(folder, "sampler")
-        path = folder / METADATA_FILE
+        saved_for = _saved_model_fields(meta, folder / METADATA_FILE)
         name = meta["sampler_name"]
-        saved_model = require_field(meta, "model_name", path, lambda v: isinstance(v, str), "the model's name")
-        saved_dim = require_field(meta, "input_dim", path, lambda v: isinstance(v, list) and v and all(
-            is_int(d) and d > 0 for d in v), "the model's input_dim, a list of positive ints")
-        saved_latent = require_field(meta, "latent_dim", path, lambda v: is_int(v) and v > 0,
-                                     "the model's latent_dim, a positive int")
-        if cls is BaseSampler:
-            if name not in SAMPLERS:
-                raise CheckpointError(
-                    f"{folder} holds an unknown sampler {name!r}; registered samplers: {', '.join(SAMPLERS)}"
-                )
-            sampler_cls = SAMPLERS.get(name)
-        elif name != cls.__name__:
-            raise CheckpointError(
-                f"{folder} holds a {name!r}; load it with BaseSampler.load_from_folder or "
-                f"{name}.load_from_folder"
-            )
-        else:
-            sampler_cls = cls
+        sampler_cls = cls._class_of_folder(name, folder)
         if isinstance(model, BaseAE):
-            if saved_model != model.model_config.name:
-                raise CheckpointError(
-                    f"{folder} holds a sampler fitted for a {saved_model!r} model (gaekit.json model_name); the "
-                    f"given model is a {model.model_config.name!r} ({type(model).__name__}): load it with the "
-                    f"{saved_model} it was fitted for, or fit the sampler again for this model"
-                )
-            saved = (tuple(saved_dim), saved_latent)
-            if saved != (tuple(model.input_dim), model.latent_dim):
-                raise CheckpointError(
-                    f"{folder} was saved for a model with input_dim={saved[0]}, latent_dim={saved[1]}; "
-                    f"the given {type(model).__name__} has input_dim={tuple(model.input_dim)}, "
-                    f"latent_dim={model.latent_dim}"
-                )
-        try:
-            config = sampler_cls.config_class.from_json(folder / CONFIG_FILE)
-        except ConfigError as err:
-            raise CheckpointError(f"{folder}/{CONFIG_FILE} is invalid: {err}") from None
-        sampler = sampler_cls(model, config)
-        build_density = getattr(sampler, "_build_density", None)  # samplers that train a density model
-        if build_density is not None:  # check its size against the weights before allocating it
-            try:
-                with torch.device("meta"):
-                    skeleton = build_density()
-            except NotImplementedError:  # a density moved to a device while built: checked when loading
-                skeleton = None
-            except (ConfigError, RuntimeError, OverflowError, ValueError, TypeError) as err:
-                raise CheckpointError(f"{folder}/{CONFIG_FILE} describes no valid {name} density ({err})") from None
-            if skeleton is not None:
-                saved = {k: shape for k, (_, shape) in read_safetensors_header(folder / WEIGHTS_FILE).items()}
-                check_shapes({k: tuple(v.shape) for k, v in skeleton.state_dict().items()}, saved,
-                             str(folder / WEIGHTS_FILE), f"the {name} that {folder}/{CONFIG_FILE} describes")
+            _check_fitted_for(model, saved_for, folder)
+        sampler = sampler_cls(model, _read_sampler_config(sampler_cls, folder))
+        sampler._check_density_fits(name, folder)
         state = load_tensors(folder / WEIGHTS_FILE, meta["sha256"][WEIGHTS_FILE])
         sampler._load_state(state, str(folder / WEIGHTS_FILE))
         sampler._fitted = True
         return sampler
 
+    @classmethod
+    def _class_of_folder(cls, name: str, folder: Path) -> type[BaseSampler]:
+        """The class that loads a folder holding sampler ``name``: found in the registry when called on
+        ``BaseSampler``, else ``cls`` itself, which must be that sampler."""
+        if cls is BaseSampler:
+            if name not in SAMPLERS:
+                raise CheckpointError(
+                    f"{folder} holds an unknown sampler {name!r}; registered samplers: {', '.join(SAMPLERS)}"
+                )
+            return SAMPLERS.get(name)
+        if name != cls.__name__:
+            raise CheckpointError(
+                f"{folder} holds a {name!r}; load it with BaseSampler.load_from_folder or "
+                f"{name}.load_from_folder"
+            )
+        return cls
+
+    def _check_density_fits(self, name: str, folder: Path) -> None:
+        """For samplers that train a density model: check its size against the saved weights before
+        allocating it (built on the meta device)."""
+        build_density = getattr(self, "_build_density", None)
+        if build_density is None:
+            return
+        try:
+            with torch.device("meta"):
+                skeleton = build_density()
+        except NotImplementedError:  # a density moved to a device while built: checked when loading
+            return
+        except (ConfigError, RuntimeError, OverflowError, ValueError, TypeError) as err:
+            raise CheckpointError(f"{folder}/{CONFIG_FILE} describes no valid {name} density ({err})") from None
+        saved = {k: shape for k, (_, shape) in read_safetensors_header(folder / WEIGHTS_FILE).items()}
+        check_shapes({k: tuple(v.shape) for k, v in skeleton.state_dict().items()}, saved,
+                     str(folder / WEIGHTS_FILE), f"the {name} that {folder}/{CONFIG_FILE} describes")
+
     def __repr__(self) -> str:
         fitted = "" if not self.needs_fit else (", fitted" if self._fitted else ", not fitted")
         return f"{type(self).__name__}({self.sampler_config!r}, model={type(self.model).__name__}{fitted})"
+
+
+def _saved_model_fields(meta: dict[str, Any], path: Path) -> tuple[str, tuple[int, ...], int]:
+    """The checked ``model_name``, ``input_dim`` and ``latent_dim`` of the model a saved sampler was fitted for."""
+    saved_model = require_field(meta, "model_name", path, lambda v: isinstance(v, str), "the model's name")
+    saved_dim = require_field(meta, "input_dim", path, lambda v: isinstance(v, list) and v and all(
+        is_int(d) and d > 0 for d in v), "the model's input_dim, a list of positive ints")
+    saved_latent = require_field(meta, "latent_dim", path, lambda v: is_int(v) and v > 0,
+                                 "the model's latent_dim, a positive int")
+    return saved_model, tuple(saved_dim), saved_latent
+
+
+def _check_fitted_for(model: BaseAE, saved_for: tuple[str, tuple[int, ...], int], folder: Path) -> None:
+    """Raise ``CheckpointError`` unless ``model`` is of the name and shapes the saved sampler was fitted for."""
+    saved_model, saved_dim, saved_latent = saved_for
+    if saved_model != model.model_config.name:
+        raise CheckpointError(
+            f"{folder} holds a sampler fitted for a {saved_model!r} model (gaekit.json model_name); the "
+            f"given model is a {model.model_config.name!r} ({type(model).__name__}): load it with the "
+            f"{saved_model} it was fitted for, or fit the sampler again for this model"
+        )
+    if (saved_dim, saved_latent) != (tuple(model.input_dim), model.latent_dim):
+        raise CheckpointError(
+            f"{folder} was saved for a model with input_dim={saved_dim}, latent_dim={saved_latent}; "
+            f"the given {type(model).__name__} has input_dim={tuple(model.input_dim)}, "
+            f"latent_dim={model.latent_dim}"
+        )
+
+
+def _read_sampler_config(sampler_cls: type[BaseSampler], folder: Path) -> BaseSamplerConfig:
+    """The saved ``sampler_config.json``; ``CheckpointError`` when it is not a valid config of ``sampler_cls``."""
+    try:
+        return sampler_cls.config_class.from_json(folder / CONFIG_FILE)
+    except ConfigError as err:
+        raise CheckpointError(f"{folder}/{CONFIG_FILE} is invalid: {err}") from None

@@ -29,38 +29,40 @@ from gaekit.samplers.base import SAMPLERS, BaseSampler, BaseSamplerConfig, embed
 
 @dataclass
 class GaussianMixtureSamplerConfig(BaseSamplerConfig):
-    """Config of ``GaussianMixtureSampler``; every field is passed to scikit-learn's ``GaussianMixture``.
+    """Config of ``GaussianMixtureSampler``; every field is passed to scikit-learn's ``GaussianMixture``
+    (``num_components`` as ``n_components``, ``num_init`` as ``n_init``, Pythae's names, kept as aliases).
 
     Parameters
     ----------
-    n_components : int, default 10
+    num_components : int, default 10
         Number of mixture components (the paper uses 10).
     covariance_type : {"full", "diag", "tied", "spherical"}, default "full"
     reg_covar : float, default 1e-6
         Added to the diagonal of every covariance (>= 0).
     max_iter : int, default 100
         EM iterations per initialisation.
-    n_init : int, default 1
+    num_init : int, default 1
         Number of initialisations; the best is kept.
     random_state : int, default 0
         Seed of the EM initialisation (0 <= random_state < 2**32).
     """
 
     name: ClassVar[str] = "GaussianMixtureSampler"
-    n_components: int = 10
+    aliases: ClassVar[dict[str, str]] = {"n_components": "num_components", "n_init": "num_init"}
+    num_components: int = 10
     covariance_type: Literal["full", "diag", "tied", "spherical"] = "full"
     reg_covar: float = 1e-6
     max_iter: int = 100
-    n_init: int = 1
+    num_init: int = 1
     random_state: int = 0
 
     def _check(self) -> None:
         super()._check()
-        self._require("n_components", self.n_components >= 1, "an int >= 1")
+        self._require("num_components", self.num_components >= 1, "an int >= 1")
         self._require("reg_covar", math.isfinite(self.reg_covar) and self.reg_covar >= 0,
                       "a finite float >= 0")
         self._require("max_iter", self.max_iter >= 1, "an int >= 1")
-        self._require("n_init", self.n_init >= 1, "an int >= 1")
+        self._require("num_init", self.num_init >= 1, "an int >= 1")
         self._require("random_state", 0 <= self.random_state < 2**32, "an int in [0, 2**32)")
 
 
@@ -98,7 +100,7 @@ class GaussianMixtureSampler(BaseSampler):
 
     Examples
     --------
-    >>> config = GaussianMixtureSamplerConfig(n_components=10)
+    >>> config = GaussianMixtureSamplerConfig(num_components=10)
     >>> sampler = GaussianMixtureSampler(model, config)  # doctest: +SKIP
     >>> sampler.fit(train_data).sample(100, seed=0).shape  # doctest: +SKIP
     """
@@ -126,7 +128,7 @@ class GaussianMixtureSampler(BaseSampler):
         Raises
         ------
         DataError
-            Fewer codes than ``n_components``, wrong width, non-finite codes, or a failed EM fit.
+            Fewer codes than ``num_components``, wrong width, non-finite codes, or a failed EM fit.
         """
         from sklearn.mixture import GaussianMixture
 
@@ -135,24 +137,24 @@ class GaussianMixtureSampler(BaseSampler):
         d = self.code_dim
         if z.dim() != 2 or z.shape[1] != d:
             raise DataError(f"latent codes must have shape (N, {d}); got {tuple(z.shape)}")
-        if z.shape[0] < c.n_components:
+        if z.shape[0] < c.num_components:
             raise DataError(
-                f"GaussianMixtureSampler needs at least n_components={c.n_components} samples to fit; "
-                f"got {z.shape[0]} — pass more data or lower n_components"
+                f"GaussianMixtureSampler needs at least num_components={c.num_components} samples to fit; "
+                f"got {z.shape[0]} — pass more data or lower num_components"
             )
         if not bool(torch.isfinite(z).all()):
             raise DataError("the model's embeddings of the data contain NaN or inf values; cannot fit a GMM")
         gmm = GaussianMixture(
-            n_components=c.n_components, covariance_type=c.covariance_type, reg_covar=c.reg_covar,
-            max_iter=c.max_iter, n_init=c.n_init, random_state=c.random_state,
+            n_components=c.num_components, covariance_type=c.covariance_type, reg_covar=c.reg_covar,
+            max_iter=c.max_iter, n_init=c.num_init, random_state=c.random_state,
         )
         try:
             gmm.fit(z.numpy())
         except ValueError as err:
             raise DataError(
-                f"fitting the Gaussian mixture failed ({err}); try a larger reg_covar or fewer n_components"
+                f"fitting the Gaussian mixture failed ({err}); try a larger reg_covar or fewer num_components"
             ) from None
-        k = c.n_components
+        k = c.num_components
         cov = torch.from_numpy(_full_covariances(gmm.covariances_, c.covariance_type, k, d))
         scale_tril, info = torch.linalg.cholesky_ex(cov)
         if bool((info != 0).any()):
@@ -207,7 +209,7 @@ class GaussianMixtureSampler(BaseSampler):
         return {"weights": self.weights, "means": self.means, "scale_tril": self.scale_tril}
 
     def _load_state(self, state: dict[str, Tensor], source: str) -> None:
-        k, d = self.sampler_config.n_components, self.code_dim
+        k, d = self.sampler_config.num_components, self.code_dim
         self._check_state(state, {"weights": (k,), "means": (k, d), "scale_tril": (k, d, d)}, source)
         weights, tril = state["weights"].to(torch.float64), state["scale_tril"].to(torch.float64)
         if bool((weights < 0).any()) or abs(float(weights.sum()) - 1) > 1e-6 or not bool(

@@ -23,7 +23,7 @@ from gaekit.samplers.base import SAMPLERS
 
 @dataclass
 class IAFSamplerConfig(FlowSamplerConfig):
-    """Config of ``IAFSampler``: the flow's fields (``n_made_blocks=2``, ``n_hidden_in_made=3``,
+    """Config of ``IAFSampler``: the flow's fields (``num_made_blocks=2``, ``num_made_hidden_layers=3``,
     ``hidden_size=128``, ``include_batch_norm=False``) and the training fields (``num_epochs=200``,
     ``learning_rate=1e-4``, ``batch_size=100``, ``scheduler_patience=10``, ``early_stopping_patience=20``,
     ``show_progress=True``, ``seed=0``); see ``FlowSamplerConfig`` and ``TrainedSamplerConfig``."""

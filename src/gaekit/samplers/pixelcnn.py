@@ -33,22 +33,23 @@ class PixelCNNSamplerConfig(TrainedSamplerConfig):
 
     Parameters
     ----------
-    n_layers : int, default 6
-        Masked convolutions (one of mask A, then mask B).
+    num_layers : int, default 6
+        Masked convolutions (one of mask A, then mask B); formerly ``n_layers``.
     kernel_size : int, default 5
         Odd kernel size of the masked convolutions.
     hidden_channels : int, default 64
     """
 
     name: ClassVar[str] = "PixelCNNSampler"
+    aliases: ClassVar[dict[str, str]] = {"n_layers": "num_layers"}
     learning_rate: float = 1e-3
-    n_layers: int = 6
+    num_layers: int = 6
     kernel_size: int = 5
     hidden_channels: int = 64
 
     def _check(self) -> None:
         super()._check()
-        self._require("n_layers", self.n_layers >= 1, "an int >= 1")
+        self._require("num_layers", self.num_layers >= 1, "an int >= 1")
         self._require("kernel_size", self.kernel_size >= 1 and self.kernel_size % 2 == 1, "an odd int >= 1")
         self._require("hidden_channels", self.hidden_channels >= 1, "an int >= 1")
 
@@ -69,7 +70,7 @@ class PixelCNNSampler(TrainedLatentSampler):
     def _build_density(self) -> PixelCNN:
         c = self.sampler_config
         config = PixelCNNConfig(input_dim=(self.model.code_length,),
-                                num_embeddings=self.model.model_config.num_embeddings, n_layers=c.n_layers,
+                                num_embeddings=self.model.model_config.num_embeddings, num_layers=c.num_layers,
                                 kernel_size=c.kernel_size, hidden_channels=c.hidden_channels)
         return PixelCNN(config).to(self.model.device)
 

@@ -2,8 +2,8 @@
 Allassonniere, arXiv:2010.11518, Sec. 4; the "RHVAE" sampler of the Pythae benchmark, arXiv:2206.08309).
 
 The target density is ``pi(z) ∝ sqrt(det G^{-1}(z))`` (high near the centroids, where the metric is small),
-for the model's stored metric (``RHVAE.metric_inverse``). Each of ``mcmc_steps_nbr`` HMC steps draws a momentum
-``N(0, I)``, runs ``n_lf`` leapfrog steps of size ``eps_lf`` with the tempering of HVAE from ``beta_zero``
+for the model's stored metric (``RHVAE.metric_inverse``). Each of ``num_mcmc_steps`` HMC steps draws a momentum
+``N(0, I)``, runs ``num_leapfrog_steps`` leapfrog steps of size ``eps_lf`` with the tempering of HVAE from ``beta_zero``
 (1: no tempering) and accepts with the Metropolis ratio of ``H(z, rho) = -log pi(z) + |rho|^2 / 2``.
 Chains start at centroids drawn uniformly (``N(0, I)`` when the model has no stored metric yet).
 Everything is drawn from the seeded generator of ``sample``.
@@ -28,10 +28,10 @@ class RHVAESamplerConfig(BaseSamplerConfig):
 
     Parameters
     ----------
-    mcmc_steps_nbr : int, default 100
-        HMC steps per chain (>= 1).
-    n_lf : int, default 15
-        Leapfrog steps per HMC step (>= 1).
+    num_mcmc_steps : int, default 100
+        HMC steps per chain (>= 1); Pythae's ``mcmc_steps_nbr``.
+    num_leapfrog_steps : int, default 15
+        Leapfrog steps per HMC step (>= 1); Pythae's ``n_lf``.
     eps_lf : float, default 0.03
         Leapfrog step size (> 0).
     beta_zero : float, default 1.0
@@ -39,14 +39,15 @@ class RHVAESamplerConfig(BaseSamplerConfig):
     """
 
     name: ClassVar[str] = "RHVAESampler"
-    mcmc_steps_nbr: int = 100
-    n_lf: int = 15
+    aliases: ClassVar[dict[str, str]] = {"mcmc_steps_nbr": "num_mcmc_steps", "n_lf": "num_leapfrog_steps"}
+    num_mcmc_steps: int = 100
+    num_leapfrog_steps: int = 15
     eps_lf: float = 0.03
     beta_zero: float = 1.0
 
     def _check(self) -> None:
         super()._check()
-        for field in ("mcmc_steps_nbr", "n_lf"):
+        for field in ("num_mcmc_steps", "num_leapfrog_steps"):
             self._require(field, isinstance(getattr(self, field), int) and getattr(self, field) >= 1, "an int >= 1")
         self._require_positive("eps_lf")
         self._require("beta_zero", 0 < self.beta_zero <= 1, "a number in (0, 1]")
@@ -58,7 +59,7 @@ class RHVAESampler(BaseSampler):
 
     Examples
     --------
-    >>> sampler = RHVAESampler(rhvae, RHVAESamplerConfig(mcmc_steps_nbr=50))  # doctest: +SKIP
+    >>> sampler = RHVAESampler(rhvae, RHVAESamplerConfig(num_mcmc_steps=50))  # doctest: +SKIP
     >>> images = sampler.sample(16, seed=0)  # doctest: +SKIP
     """
 
@@ -82,17 +83,17 @@ class RHVAESampler(BaseSampler):
         z = z.to(model.device)
         sqrt_b0 = c.beta_zero ** 0.5
         log_pi, grad = self._log_density_and_grad(z)
-        for _ in range(c.mcmc_steps_nbr):
+        for _ in range(c.num_mcmc_steps):
             gamma = torch.randn(z.shape, generator=generator).to(z.device)
             rho = gamma / sqrt_b0
             h0 = -log_pi + 0.5 * rho.pow(2).sum(-1)
             z_new, lp_new, g_new, prev = z, log_pi, grad, sqrt_b0
-            for k in range(1, c.n_lf + 1):
+            for k in range(1, c.num_leapfrog_steps + 1):
                 rho = rho + 0.5 * c.eps_lf * g_new
                 z_new = z_new + c.eps_lf * rho
                 lp_new, g_new = self._log_density_and_grad(z_new)
                 rho = rho + 0.5 * c.eps_lf * g_new
-                sqrt_beta = _losses.tempering_sqrt_beta(k, c.n_lf, sqrt_b0)
+                sqrt_beta = _losses.tempering_sqrt_beta(k, c.num_leapfrog_steps, sqrt_b0)
                 rho, prev = rho * (prev / sqrt_beta), sqrt_beta
             h1 = -lp_new + 0.5 * rho.pow(2).sum(-1)
             u = torch.rand(num_samples, generator=generator).to(z.device)

@@ -27,6 +27,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
+from gaekit.models.factory import create_model
 from gaekit.models.vae import VAE, VAEConfig
 from gaekit.samplers._fitting import TrainedLatentSampler, TrainedSamplerConfig
 from gaekit.samplers.base import SAMPLERS
@@ -124,14 +125,10 @@ class TwoStageVAESampler(TrainedLatentSampler):
         return self.model.latent_dim if k is None else k
 
     def _build_density(self) -> VAE:
-        from gaekit.nn import MLPDecoder, MLPEncoder
-
         c = self.sampler_config
-        dims, k = (self.code_dim,), self.second_stage_latent_dim
-        config = VAEConfig(input_dim=dims, latent_dim=k, reconstruction_loss="mse", output_activation="identity")
-        cls = LearnedVarianceVAE if c.learn_variance else VAE
-        return cls(config, encoder=MLPEncoder(dims, k, hidden_dims=c.hidden_dims, variational=True),
-                   decoder=MLPDecoder(dims, k, hidden_dims=c.hidden_dims))
+        return create_model(LearnedVarianceVAE if c.learn_variance else VAE, input_dim=(self.code_dim,),
+                            latent_dim=self.second_stage_latent_dim, reconstruction_loss="mse",
+                            output_activation="identity", network_options={"hidden_dims": list(c.hidden_dims)})
 
     def _sample_latents(self, num_samples: int, generator: torch.Generator, batch_size: int) -> Tensor:
         vae = self.density

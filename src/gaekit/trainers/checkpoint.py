@@ -14,7 +14,11 @@ malformed content gives ``CheckpointError`` naming the file and the field.
 
 Checkpoint formats (``checkpoint_format`` in ``trainer_state.json``; absent means 1):
 
-- 2 (this one): the state checksum, ``optimizer_classes``, ``scheduler_classes`` and ``data_source``.
+- 3 (this one): the model's networks are in its ``config.json`` (``network``, ``network_options``), so the
+  state no longer holds ``networks`` (the ``create_network`` spec of each network); a format 2 or 1
+  checkpoint's specs are migrated into the model config in memory when it is resumed
+  (``gaekit.models.factory.migrate_network_specs``).
+- 2: the state checksum, ``optimizer_classes``, ``scheduler_classes`` and ``data_source``.
 - 1 (gaekit before exact resume): none of those. Such a checkpoint is migrated in memory when read:
   its weights' checksums are verified but it has no state checksum, the classes are those its
   ``training_config.json`` gives each group (``group_overrides`` applied) and ``data_source`` is None.
@@ -59,7 +63,7 @@ from gaekit.trainers.config import TrainerConfig
 
 STATE_FILE = "trainer_state.json"
 FORMAT_KEY = "checkpoint_format"  # in trainer_state.json: the checkpoint layout (see the module docstring)
-CHECKPOINT_FORMAT = 2
+CHECKPOINT_FORMAT = 3
 
 
 def to_tree(obj: Any, tensors: dict[str, Tensor], prefix: str) -> Any:
@@ -132,8 +136,9 @@ def write_checkpoint(folder: Path, *, model_state: dict[str, Tensor], best_state
 # -- validation ---------------------------------------------------------------------------
 STATE_KEY = "state"  # the key, in ``sha256``, of the state tree's own checksum
 _WEIGHT_FILES = ("model.safetensors", "state.safetensors")
-STATE_KEYS = ("trainer", "model_name", "networks", "optimizers", "optimizer_classes", "schedulers",
+STATE_KEYS = ("trainer", "model_name", "optimizers", "optimizer_classes", "schedulers",
               "scheduler_classes", "scaler", "rng", "epoch_start_data_state", "epoch_sums", "data_source")
+LEGACY_STATE_KEYS = ("networks",)  # formats 1 and 2: each network's create_network spec
 _ADDED_IN_FORMAT_2 = ("optimizer_classes", "scheduler_classes", "data_source")
 
 
@@ -208,15 +213,17 @@ def _is_dict_of(value: Any, kinds: Any) -> bool:
 def validate_state(state: Any, where: Any, best_present: bool) -> dict[str, Any]:
     """Check every part of a checkpoint's state (after ``from_tree``); ``state["trainer"]`` becomes a TrainerState."""
     _check(where, "state", state, isinstance(state, dict), "an object")
-    unknown, missing = sorted(set(state) - set(STATE_KEYS)), [k for k in STATE_KEYS if k not in state]
+    unknown = sorted(set(state) - set(STATE_KEYS) - set(LEGACY_STATE_KEYS))
+    missing = [k for k in STATE_KEYS if k not in state]
     _check(where, "state", sorted(state), not unknown and not missing,
            f"the keys {list(STATE_KEYS)} (unknown: {unknown}, missing: {missing})")
     trainer = TrainerState.from_dict(state["trainer"], where)
     _check(where, "best_model.safetensors", "present" if best_present else "absent",
            best_present == (trainer.best_epoch is not None), "present exactly when trainer.best_epoch is set")
     _check(where, "model_name", state["model_name"], isinstance(state["model_name"], str), "a model name")
-    _check(where, "networks", state["networks"], _is_dict_of(state["networks"], (dict, type(None))),
-           "an object of network specs")
+    if "networks" in state:
+        _check(where, "networks", state["networks"], _is_dict_of(state["networks"], (dict, type(None))),
+               "an object of network specs")
     optimizers = state["optimizers"]
     _check(where, "optimizers", optimizers, _is_dict_of(optimizers, dict) and all(
         isinstance(o.get("state"), dict) and isinstance(o.get("param_groups"), list) for o in optimizers.values()),
@@ -357,7 +364,7 @@ def _migrate_format_1(tree: Any, folder: Path) -> Any:
     _check(path, "state", tree, isinstance(tree, dict), "an object")
     added = sorted(k for k in _ADDED_IN_FORMAT_2 if k in tree)
     _check(path, FORMAT_KEY, "missing", not added,
-           f"{CHECKPOINT_FORMAT}: the state has the keys {added} of format {CHECKPOINT_FORMAT} (edited by hand?)")
+           f"{CHECKPOINT_FORMAT}: the state has the keys {added} of format 2 and later (edited by hand?)")
     config = read_training_config(folder)
     groups = tree.get("optimizers")
     groups = sorted(groups) if isinstance(groups, dict) else []

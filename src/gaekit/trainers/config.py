@@ -164,8 +164,8 @@ class TrainerConfig(BaseConfig):
         initial weights too, call ``gaekit.trainers.set_seed`` before building the model.
     device : str, default "auto"
         "auto" (CUDA when available), "cpu", "cuda", "cuda:N" or "mps".
-    steps_saving : int or None
-        Write a checkpoint every ``steps_saving`` epochs.
+    checkpoint_every_n_epochs : int or None
+        Write a checkpoint every that many epochs (Pythae's ``steps_saving``, kept as an alias).
     checkpoint_every_n_steps : int or None
         Also write one every that many optimisation steps (for long epochs).
     amp : bool, default False
@@ -205,6 +205,7 @@ class TrainerConfig(BaseConfig):
     """
 
     name: ClassVar[str] = "TrainerConfig"
+    aliases: ClassVar[dict[str, str]] = {"steps_saving": "checkpoint_every_n_epochs"}
     output_dir: str | None = "gaekit_runs"
     num_epochs: int = 100
     batch_size: int = 100
@@ -217,7 +218,7 @@ class TrainerConfig(BaseConfig):
     group_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     seed: int = 8
     device: str = "auto"
-    steps_saving: int | None = None
+    checkpoint_every_n_epochs: int | None = None
     checkpoint_every_n_steps: int | None = None
     amp: bool = False
     amp_dtype: str | None = None
@@ -237,7 +238,8 @@ class TrainerConfig(BaseConfig):
         super()._check()
         for name in ("num_epochs", "batch_size", "log_every_n_steps"):
             self._require(name, getattr(self, name) > 0, "a positive int")
-        for name in ("eval_batch_size", "steps_saving", "checkpoint_every_n_steps", "early_stopping_patience"):
+        for name in ("eval_batch_size", "checkpoint_every_n_epochs", "checkpoint_every_n_steps",
+                     "early_stopping_patience"):
             self._require(name, getattr(self, name) is None or getattr(self, name) > 0, "None or a positive int")
         self._require_positive("learning_rate")
         parse_device(self.device)

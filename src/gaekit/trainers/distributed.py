@@ -16,21 +16,30 @@ non-finite-loss flag. One ``all_reduce(SUM)`` per step then gives every process 
 global batch's mean loss (also for uneven shards), the groups to step, the weighted mean buffer update
 and the global loss terms, so all processes take identical optimizer steps and keep identical weights.
 Buffers a model lists in ``per_sample_buffers`` are instead gathered (concatenated in rank order)
-before ``on_epoch_end``. Per-sample reparameterisation noise is drawn for the global batch and sliced
-(``gaekit.models._shard``), so a VAE trained on N processes matches a one-process run.
+before ``on_epoch_end``. Each process's ``StepContext`` carries its shard, so per-sample noise is drawn
+for the global batch and sliced (``gaekit.models._shard``): a VAE trained on N processes matches a
+one-process run.
+
+``ParallelSteps`` is the trainer's side of the scheme (the step on a shard, its reduction, the gathered
+buffers); ``DataParallel`` the process group's.
 """
 
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import os
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
 
-from gaekit.errors import ConfigError, DataError
+from gaekit.errors import ConfigError, DataError, NonFiniteLossError, TrainingError
+
+if TYPE_CHECKING:
+    from gaekit.data import Batch
+    from gaekit.models.base import ModelOutput, StepContext
 
 ENV_VARS = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 
@@ -180,6 +189,82 @@ class DataParallel:
         parts = [torch.empty_like(padded) for _ in range(self.world_size)]
         self.dist.all_gather(parts, padded)
         return torch.cat([part[:int(n)] for part, n in zip(parts, sizes, strict=True)])
+
+
+class ParallelSteps:
+    """Trainer mixin: rank and world size, and a training step on this process's shard of a global batch.
+
+    Uses the trainer's ``parallel`` (a ``DataParallel``, None outside data-parallel training), model,
+    groups, device and state, and its loss, backward and commit methods.
+    """
+
+    @property
+    def rank(self) -> int:
+        """This process's rank in data-parallel training (0 otherwise)."""
+        return 0 if self.parallel is None else self.parallel.rank
+
+    @property
+    def world_size(self) -> int:
+        """Number of data-parallel processes (1 otherwise)."""
+        return 1 if self.parallel is None else self.parallel.world_size
+
+    @property
+    def is_main_process(self) -> bool:
+        """Whether this process writes files and runs callbacks (rank 0)."""
+        return self.rank == 0
+
+    def _barrier(self) -> None:
+        if self.parallel is not None:
+            self.parallel.barrier()
+
+    def _parallel_step(self, batch: Batch, ctx: StepContext) -> ModelOutput | None:
+        """One data-parallel step on this process's shard; see ``gaekit.trainers.distributed``."""
+        n = len(batch)
+        exclude = self.model.per_sample_buffers
+        before = {name: buf.detach().clone() for name, buf in float_buffers(self.model, exclude)}
+        output, shard_size = self._shard_forward(batch, ctx)
+        losses, nonfinite = {}, False
+        if output is not None:
+            losses = self._group_losses(output)
+            nonfinite = self._nonfinite_error(output, losses) is not None
+            if not nonfinite:
+                self._backward_all(output, losses)
+            metrics = {"loss": output.loss, **output.terms}
+            self._metric_keys = list(metrics)
+        elif self._metric_keys is None:
+            raise DataError(f"a global batch of {n} sample(s) leaves process {self.rank} without data on its first "
+                            f"step; use at least {self.world_size} training samples")
+        else:
+            metrics = {k: torch.zeros((), device=self.device) for k in self._metric_keys}
+        now = dict(float_buffers(self.model, exclude))
+        for name, old in before.items():
+            if name not in now or now[name].shape != old.shape:
+                raise TrainingError(f"buffer {name!r} of {type(self.model).__name__} changed shape in a training "
+                                    "step; list per-sample buffers in the model's per_sample_buffers")
+        buffers = {name: (old, now[name]) for name, old in before.items()}
+        to_step, reduced, any_nonfinite = self.parallel.sync_step(self.groups, set(losses), shard_size / n,
+                                                                  buffers, metrics, nonfinite)
+        if any_nonfinite:
+            self._diverged = True
+            raise self._nonfinite_error(output, losses) if nonfinite else NonFiniteLossError(
+                f"non-finite loss on another process at epoch {self.state.epoch + 1}, step "
+                f"{self.state.step_in_epoch + 1}; see its error. Try a lower learning_rate, or check the data.")
+        self._commit(self._step_actions(to_step, reduced))
+        return output
+
+    def _shard_forward(self, batch: Batch, ctx: StepContext) -> tuple[ModelOutput | None, int]:
+        """The model on this process's rows of a global batch, and their number (``None, 0``: no rows)."""
+        start, stop = self.parallel.shard(len(batch))
+        if stop == start:
+            return None, 0
+        ctx = dataclasses.replace(ctx, shard=(start, stop, len(batch)))
+        return self.model(batch.rows(start, stop), ctx), stop - start
+
+    def _gather_per_sample_buffers(self) -> None:
+        for name in self.model.per_sample_buffers:
+            owner, _, leaf = name.rpartition(".")
+            module = self.model.get_submodule(owner)
+            setattr(module, leaf, self.parallel.gather_rows(module.get_buffer(leaf)))
 
 
 def float_buffers(module: nn.Module, exclude: Sequence[str]) -> Iterator[tuple[str, Tensor]]:

@@ -29,8 +29,20 @@ def models():
     """name -> model (seeded), covering each way a network could be chosen before the config held it."""
     import torch
 
-    from gaekit.models import RHVAE, SVAE, VAE, VAEGAN, VQVAE, Adversarial_AE, Adversarial_AE_Config, RHVAEConfig, \
-        SVAEConfig, VAEConfig, VAEGANConfig, VQVAEConfig
+    from gaekit.models import (
+        RHVAE,
+        SVAE,
+        VAE,
+        VAEGAN,
+        VQVAE,
+        Adversarial_AE,
+        Adversarial_AE_Config,
+        RHVAEConfig,
+        SVAEConfig,
+        VAEConfig,
+        VAEGANConfig,
+        VQVAEConfig,
+    )
     from gaekit.nn import MLPEncoder, create_network
 
     dims = (1, 8, 8)

@@ -1,0 +1,148 @@
+"""Building a trainer's parts: device, seed, model placement, parameter groups, optimizers, schedulers.
+
+Also the checks of the trainer's other arguments (callbacks, ``data_source``) and the per-batch memory
+format of ``TrainerConfig.channels_last``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import random
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from gaekit.config import check_seed
+from gaekit.data import Batch
+from gaekit.errors import ConfigError, TrainingError
+from gaekit.models.base import BaseModel
+from gaekit.trainers.callbacks import TrainerCallback
+from gaekit.trainers.config import TrainerConfig, optimizer_class, parse_device, scheduler_class
+from gaekit.trainers.distributed import DataParallel
+from gaekit.trainers.precision import model_networks
+
+
+def resolve_device(name: str) -> torch.device:
+    """The device of ``TrainerConfig.device``; ``ConfigError`` when it is malformed or not available here."""
+    device = parse_device(name)
+    if device is None:  # "auto"
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    reason = None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        reason = "CUDA is not available"
+    elif device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        reason = f"this machine has {count} CUDA device(s) (cuda:0 to cuda:{count - 1})"
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        reason = "MPS (Apple GPU) is not available in this PyTorch build or on this machine"
+    if reason is not None:
+        raise ConfigError(f"TrainerConfig.device={name!r} cannot be used: {reason}; use 'cpu' or 'auto'")
+    return device
+
+
+def set_seed(seed: int) -> None:
+    """Seed torch, numpy and ``random``."""
+    seed = check_seed(seed, "set_seed: seed")
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+def set_up_model(model: BaseModel, cfg: TrainerConfig, device: torch.device, parallel: DataParallel | None,
+                 dataset_size: int) -> None:
+    """Move ``model`` to ``device`` (channels-last if asked), give every process rank 0's weights, compile."""
+    if cfg.channels_last and len(model.input_dim) != 3:
+        raise ConfigError(f"TrainerConfig.channels_last=True needs image data with input_dim (C, H, W); "
+                          f"{type(model).__name__} has input_dim {tuple(model.input_dim)}")
+    model.to(device)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    if parallel is not None:
+        if cfg.batch_size < parallel.world_size:
+            raise ConfigError(f"TrainerConfig.batch_size={cfg.batch_size} is the global batch and must be at "
+                              f"least the number of processes ({parallel.world_size})")
+        parallel.check_same(dataset_size, "the number of training samples")
+        parallel.broadcast_module(model)
+    if cfg.compile:  # each network's forward, so that amp's hooks around it stay eager
+        for module in model_networks(model) or [model]:
+            module.forward = torch.compile(module.forward, **cfg.compile_options)
+
+
+def parameter_groups(model: BaseModel, cfg: TrainerConfig) -> dict[str, list[nn.Parameter]]:
+    """The model's trainable parameters by group; every one in exactly one group, overrides of known groups."""
+    groups = {g: [p for p in ps if p.requires_grad] for g, ps in model.parameter_groups().items()}
+    seen: dict[int, str] = {}
+    for g, params in groups.items():
+        for p in params:
+            if id(p) in seen:
+                raise TrainingError(f"a parameter is in both groups {seen[id(p)]!r} and {g!r}")
+            seen[id(p)] = g
+    orphans = [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in seen]
+    if orphans:
+        raise TrainingError(f"trainable parameters in no parameter group: {orphans[:5]}")
+    unknown = sorted(set(cfg.group_overrides) - set(groups))
+    if unknown:
+        raise ConfigError(f"TrainerConfig.group_overrides names unknown group(s) {unknown}; "
+                          f"{type(model).__name__} has groups {sorted(groups)}")
+    return groups
+
+
+def build_optimizer(cfg: TrainerConfig, group: str, params: list[nn.Parameter],
+                    device: torch.device) -> torch.optim.Optimizer:
+    """``group``'s optimizer (fused where torch offers it for these parameters on this device)."""
+    settings = cfg.group_settings(group)
+    cls = optimizer_class(settings["optimizer"])
+    kwargs = dict(settings["optimizer_params"])
+    accepts = inspect.signature(cls.__init__).parameters
+    if ("fused" in accepts and "fused" not in kwargs and "foreach" not in kwargs
+            and device.type in ("cpu", "cuda") and all(p.is_floating_point() for p in params)):
+        kwargs["fused"] = True  # one kernel per step instead of one per parameter and op
+    return cls(params, lr=settings["learning_rate"], **kwargs)
+
+
+def build_scheduler(cfg: TrainerConfig, group: str, optimizer: torch.optim.Optimizer) -> Any:
+    """``group``'s learning-rate scheduler, or None."""
+    settings = cfg.group_settings(group)
+    if settings["scheduler"] is None:
+        return None
+    return scheduler_class(settings["scheduler"])(optimizer, **settings["scheduler_params"])
+
+
+def check_callbacks(callbacks: Any) -> list[TrainerCallback]:
+    """The callbacks as a list; ``ConfigError`` naming the type of any that is not a ``TrainerCallback``."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, (TrainerCallback, str, bytes)) or not isinstance(callbacks, Iterable):
+        raise ConfigError(f"Trainer callbacks={callbacks!r:.80} is invalid: expected a list of TrainerCallback "
+                          "instances")
+    callbacks = list(callbacks)
+    for i, callback in enumerate(callbacks):
+        if not isinstance(callback, TrainerCallback):
+            raise ConfigError(f"Trainer callbacks[{i}] is a {type(callback).__qualname__}, not a TrainerCallback: "
+                              "subclass gaekit.trainers.TrainerCallback and override the hooks you need")
+    return callbacks
+
+
+def check_data_source(source: Any) -> dict[str, Any] | None:
+    """``source`` if it is None or a JSON-able dict (it is recorded in checkpoints)."""
+    if source is None:
+        return None
+    try:
+        ok = isinstance(source, dict) and json.loads(json.dumps(source)) == source
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ConfigError(f"Trainer data_source={source!r:.120} is invalid: expected None or a JSON-able dict "
+                          "with string keys, e.g. {'dataset': 'mnist', 'data_dir': None}")
+    return source
+
+
+def channels_last(batch: Batch) -> Batch:
+    """An image batch in channels-last memory format (other batches unchanged)."""
+    if batch.data.dim() != 4:
+        return batch
+    return Batch(batch.data.contiguous(memory_format=torch.channels_last), batch.labels)
