@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -63,6 +64,27 @@ def test_a_study_folder_holds_one_spec(tmp_path):
               echo=lambda s: None)
     with pytest.raises(ConfigError, match="different spec"):
         run_study(spec, tmp_path, show_progress=False, echo=lambda s: None)
+
+
+def test_a_study_folder_started_before_the_field_renames_continues(tmp_path):
+    """``tests/data_files/study_v1/study.json`` was written by the release before the renames (``number_samples``,
+    ``n_components``, ...): the same preset now spells its fields anew, and the folder still holds its spec."""
+    import json
+    import shutil
+
+    from gaekit.bench.executors import prepare_study
+    from gaekit.bench.presets import cpu_quick
+
+    saved = Path(__file__).resolve().parents[1] / "data_files" / "study_v1" / "study.json"
+    assert "number_samples" in saved.read_text()
+    shutil.copy(saved, tmp_path / layout.STUDY_FILE)
+    prepare_study(cpu_quick(), tmp_path)
+    assert (tmp_path / layout.STUDY_FILE).read_bytes() == saved.read_bytes()
+    old = json.loads(saved.read_text())["spec"]
+    old["models"][0]["configs"] = [{"reconstruction_loss": "bce"}]  # another grid is still another spec
+    (tmp_path / layout.STUDY_FILE).write_text(json.dumps({"spec_hash": "0" * 16, "spec": old}))
+    with pytest.raises(ConfigError, match="different spec"):
+        prepare_study(cpu_quick(), tmp_path)
 
 
 def test_run_record_round_trip(tmp_path):

@@ -30,11 +30,20 @@ def prepare_study(spec: StudySpec, study_dir: Path) -> None:
     digest = spec.spec_hash()
     if path.is_file():
         existing = read_json(path, "study file")
-        if existing.get("spec_hash") != digest:
+        if existing.get("spec_hash") != digest and _resolved_hash(existing.get("spec")) != digest:
             raise ConfigError(f"{study_dir} holds a study with a different spec (spec_hash "
                               f"{existing.get('spec_hash')} != {digest}); use another --out folder")
         return
     write_json(path, {"schema_version": layout.SCHEMA_VERSION, "spec_hash": digest, "spec": spec.to_dict()})
+
+
+def _resolved_hash(saved: object) -> str | None:
+    """The hash of a study folder's saved spec read again, its old field spellings resolved (a study started
+    before a config field was renamed continues), or None when it is no valid spec."""
+    try:
+        return StudySpec.from_dict(saved).spec_hash()
+    except (ConfigError, TypeError):
+        return None
 
 
 def _warm_extractors(spec: StudySpec, datasets: list[str], data_dir: str | None) -> None:

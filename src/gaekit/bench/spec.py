@@ -78,6 +78,10 @@ class ModelSpec(BaseConfig):
         _check_model_fields(f"model {self.label!r} fields", self.model, self.fields)
         for i, config in enumerate(self.configs, start=1):
             _check_model_fields(f"model {self.label!r} config {i}", self.model, config)
+        # old spellings stored under the field names, so that a spec means (and hashes) the same either way
+        config_class = MODELS.get(self.model).config_class
+        object.__setattr__(self, "fields", config_class.resolve_aliases(self.fields))
+        object.__setattr__(self, "configs", [config_class.resolve_aliases(c) for c in self.configs])
 
     def model_fields(self, config_index: int) -> dict[str, Any]:
         """Fixed fields merged with configuration ``config_index`` (1-based)."""
@@ -263,6 +267,11 @@ class StudySpec(BaseConfig):
             self._require("samplers", len(self.samplers) > 0, "at least one sampler for the generation task")
         for alias in [*self.samplers, *self.sampler_settings]:
             self.sampler_config(alias)  # resolves the name and validates the settings
+        from gaekit.samplers import resolve_sampler
+
+        object.__setattr__(self, "sampler_settings", {  # old field spellings stored under the field names
+            alias: resolve_sampler(alias, "StudySpec.samplers").config_class.resolve_aliases(settings)
+            for alias, settings in self.sampler_settings.items()})
         for m in self.models:
             for alias, target in m.sampler_overrides.items():
                 self.sampler_config(target)
@@ -272,6 +281,7 @@ class StudySpec(BaseConfig):
         from gaekit.metrics import EvaluationConfig
 
         EvaluationConfig.from_dict(self.evaluation)
+        object.__setattr__(self, "evaluation", EvaluationConfig.resolve_aliases(self.evaluation))
 
     def _check_network_options(self) -> None:
         """Build, on the meta device, each network given options for each dataset: ``create_network``'s own
@@ -395,6 +405,9 @@ class StudySpec(BaseConfig):
         return cls.from_dict(data, source=path)
 
     def spec_hash(self) -> str:
-        """Short hash of the resolved spec (stored in ``study.json``; a study folder holds one spec)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        """Short hash of the resolved spec (stored in ``study.json``; a study folder holds one spec). The models'
+        ``note`` and ``source`` describe the grids and change nothing that runs, so they are left out."""
+        data = self.to_dict()
+        data["models"] = [{k: v for k, v in m.items() if k not in ("note", "source")} for m in data["models"]]
+        blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
