@@ -22,6 +22,7 @@ import math
 import numbers
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Union
 
@@ -92,6 +93,20 @@ def _check_finite(value: Any, where: str) -> None:
             _check_finite(v, f"{where}[{k!r}]")
 
 
+def json_values(value: Any, where: str) -> Any:
+    """``value`` with tuples as lists; ``ConfigError`` for anything JSON cannot hold."""
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise ConfigError(f"{where}={value!r:.80} is invalid: expected a dict with string keys")
+        return {k: json_values(v, f"{where}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_values(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise ConfigError(f"{where}={value!r:.80} is invalid: expected JSON values (numbers, strings, booleans, "
+                      f"lists, dicts), got {type(value).__name__}")
+
+
 def _json_kind(value: Any) -> str:
     kinds = {list: "array", str: "string", bool: "boolean", int: "number", float: "number", type(None): "null"}
     return kinds.get(type(value), type(value).__name__)
@@ -149,70 +164,79 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     if tp is Any:
         return value
     origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
     if origin is Literal:
-        if any(value == a and type(value) is type(a) for a in args):
+        if any(value == a and type(value) is type(a) for a in typing.get_args(tp)):
             return value
         raise bad
     if origin in (Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        for option in args:
-            if option is type(None):
-                continue
-            try:
-                return _coerce(value, option, where)
-            except ConfigError:
-                continue
+        return _coerce_union(value, typing.get_args(tp), where, bad)
+    if tp in _SCALARS:
+        return _SCALARS[tp](value, bad)
+    if origin in (tuple, list, dict) or tp is dict:
+        return _coerce_container(value, origin or dict, typing.get_args(tp), where, bad)
+    if isinstance(tp, type) and not isinstance(value, tp):
         raise bad
-    if tp is type(None):
-        if value is None:
-            return None
-        raise bad
-    if tp is bool:
-        if isinstance(value, bool):
+    return value
+
+
+def _coerce_union(value: Any, options: tuple[Any, ...], where: str, bad: ConfigError) -> Any:
+    if value is None and type(None) in options:
+        return None
+    for option in options:
+        if option is type(None):
+            continue
+        try:
+            return _coerce(value, option, where)
+        except ConfigError:
+            continue
+    raise bad
+
+
+def _exactly(kind: type) -> Callable[[Any, ConfigError], Any]:
+    """A coercion accepting only values of ``kind`` (a bool is not an int)."""
+    def coerce(value: Any, bad: ConfigError) -> Any:
+        if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
             return value
         raise bad
-    if tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise bad
-    if tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            try:
-                return float(value)
-            except OverflowError:  # an int too large for a float
-                raise bad from None
-        raise bad
-    if tp is str:
-        if isinstance(value, str):
-            return value
-        raise bad
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise bad
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(v, args[0], f"{where}[{i}]") for i, v in enumerate(value))
-        if len(args) != len(value):
-            raise bad
-        return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
-    if origin is list:
-        if not isinstance(value, (list, tuple)):
-            raise bad
-        item = args[0] if args else Any
-        return [_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
-    if origin is dict or tp is dict:
+    return coerce
+
+
+def _to_float(value: Any, bad: ConfigError) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:  # an int too large for a float
+            raise bad from None
+    raise bad
+
+
+def _to_none(value: Any, bad: ConfigError) -> None:
+    if value is None:
+        return None
+    raise bad
+
+
+_SCALARS: dict[Any, Callable[[Any, ConfigError], Any]] = {
+    bool: _exactly(bool), int: _exactly(int), str: _exactly(str), float: _to_float, type(None): _to_none}
+
+
+def _coerce_container(value: Any, origin: type, args: tuple[Any, ...], where: str, bad: ConfigError) -> Any:
+    """A tuple (fixed or ``...``), list or dict, its items coerced in turn."""
+    if origin is dict:
         if not isinstance(value, dict):
             raise bad
         key_tp, val_tp = args if args else (Any, Any)
-        return {
-            _coerce(k, key_tp, f"{where} key"): _coerce(v, val_tp, f"{where}[{k!r}]") for k, v in value.items()
-        }
-    if isinstance(tp, type):
-        if isinstance(value, tp):
-            return value
+        return {_coerce(k, key_tp, f"{where} key"): _coerce(v, val_tp, f"{where}[{k!r}]") for k, v in value.items()}
+    if not isinstance(value, (list, tuple)):
         raise bad
-    return value
+    if origin is list:
+        item = args[0] if args else Any
+        return [_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if len(args) == 2 and args[1] is Ellipsis:
+        return tuple(_coerce(v, args[0], f"{where}[{i}]") for i, v in enumerate(value))
+    if len(args) != len(value):
+        raise bad
+    return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
 
 
 @functools.cache

@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import tiny_model
 
-from gaekit.models import StepContext, _losses, _shard
+from gaekit.models import StepContext, _losses, step
 
 SHARDS = [(0, 6, 11), (6, 11, 11)]  # two processes, uneven shards of a global batch of 11
 
@@ -15,8 +15,8 @@ SHARDS = [(0, 6, 11), (6, 11, 11)]  # two processes, uneven shards of a global b
 def test_shards_draw_the_rows_of_the_global_batch_and_keep_the_rngs_in_step(kind):
     def draw(ctx, shape):
         if kind == "randn_like":
-            return _shard.randn_like(torch.empty(shape), ctx)
-        return _shard.rand(shape, ctx, device=torch.device("cpu"))
+            return step.randn_like(torch.empty(shape), ctx)
+        return step.rand(shape, ctx, device=torch.device("cpu"))
 
     torch.manual_seed(7)
     whole = draw(None, (11, 3))
@@ -31,13 +31,13 @@ def test_shards_draw_the_rows_of_the_global_batch_and_keep_the_rngs_in_step(kind
 
 def test_other_shapes_and_integer_draws_are_not_sharded():
     torch.manual_seed(7)
-    plain = _shard.randn_like(torch.empty(4, 6, 3))
+    plain = step.randn_like(torch.empty(4, 6, 3))
     torch.manual_seed(7)
-    assert torch.equal(_shard.randn_like(torch.empty(4, 6, 3), StepContext(shard=(0, 6, 11))), plain)
+    assert torch.equal(step.randn_like(torch.empty(4, 6, 3), StepContext(shard=(0, 6, 11))), plain)
     torch.manual_seed(7)
     plain = torch.randint(9, (6,))
     torch.manual_seed(7)
-    assert torch.equal(_shard.randint(9, (6,), StepContext(shard=(0, 6, 11)), device=torch.device("cpu")), plain)
+    assert torch.equal(step.randint(9, (6,), StepContext(shard=(0, 6, 11)), device=torch.device("cpu")), plain)
 
 
 def test_a_context_generator_is_used_instead_of_the_global_rng():

@@ -9,7 +9,8 @@ in a public module is registered and exported.
 """
 
 from gaekit.models.auto import AutoModel
-from gaekit.models.base import MODELS, BaseAE, BaseAEConfig, ModelOutput, StepContext
+from gaekit.models.base import MODELS, BaseAE, BaseAEConfig, ModelOutput
+from gaekit.models.step import StepContext
 from gaekit.models.factory import create_model
 
 __all__ = ["MODELS", "AutoModel", "create_model", "BaseAE", "BaseAEConfig", "ModelOutput", "StepContext"]

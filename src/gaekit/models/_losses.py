@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gaekit.models import _shard
+from gaekit.models import step
 
 if TYPE_CHECKING:
     from gaekit.models.base import StepContext
@@ -66,9 +66,9 @@ def log_normal_diag(z: Tensor, mean: Tensor, log_var: Tensor) -> Tensor:
 
 def reparameterize(mean: Tensor, log_var: Tensor, ctx: StepContext | None = None) -> Tensor:
     """``z = mean + exp(log_var / 2) * eps``, ``eps ~ N(0, I)`` (reparameterisation trick); ``eps`` is
-    drawn from the step's context (see ``gaekit.models._shard``)."""
+    drawn from the step's context (see ``gaekit.models.step``)."""
     std = torch.exp(0.5 * log_var)
-    return mean + std * _shard.randn_like(std, ctx)
+    return mean + std * step.randn_like(std, ctx)
 
 
 # -- importance-weighted bounds (IWAE, MIWAE, CIWAE, PIWAE) ------------------------------------
@@ -204,7 +204,7 @@ def permute_dims(z: Tensor, ctx: StepContext | None = None) -> Tensor:
     arXiv:1802.05983, Algorithm 1): column ``j`` of the result is ``z[pi_j, j]`` for its own random
     permutation ``pi_j`` of the batch. Samples of ``prod_j q(z_j)`` from samples of ``q(z)``; ``(B, L)``.
     """
-    keys = _shard.rand(z.shape, ctx, device=z.device)
+    keys = step.rand(z.shape, ctx, device=z.device)
     return torch.gather(z, 0, keys.argsort(dim=0))
 
 
@@ -212,7 +212,7 @@ def gumbel_softmax_hard(logits: Tensor, tau: float, ctx: StepContext | None = No
     """One-hot samples of ``softmax((logits + g) / tau)`` over the last dimension, ``g ~ Gumbel(0, 1)``, with
     the soft sample's gradient (straight-through; Jang et al. 2017, arXiv:1611.01144), as
     ``F.gumbel_softmax(logits, tau, hard=True)`` computes it, the noise drawn from the step's context."""
-    gumbels = -_shard.exponential_like(logits, ctx).log()
+    gumbels = -step.exponential_like(logits, ctx).log()
     y_soft = ((logits + gumbels) / tau).softmax(-1)
     index = y_soft.max(-1, keepdim=True)[1]
     y_hard = torch.zeros_like(logits, memory_format=torch.legacy_contiguous_format).scatter_(-1, index, 1.0)

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from gaekit.config import keyword_aliases
-from gaekit.models import _losses, _shard
+from gaekit.models import _losses, step
 from gaekit.models.base import ModelOutput, StepContext, batch_data
 from gaekit.models.vae import VAE, check_importance_sampling
 
@@ -34,7 +34,7 @@ class ManifoldVAE(VAE):
     def forward(self, batch: Any, ctx: StepContext | None = None) -> ModelOutput:
         x = batch_data(batch)
         q = self.posterior_distribution(x)
-        z = q.rsample(generator=_shard.generator_of(ctx))
+        z = q.rsample(generator=step.generator_of(ctx))
         recon_x, recon_loss = self.reconstruction_terms(self.decode_logits(z), x)
         kl = self.divergence(q, z)
         loss = self.combine(recon_loss, kl, ctx).mean()

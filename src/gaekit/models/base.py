@@ -14,11 +14,12 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from gaekit.config import BaseConfig, check_count
+from gaekit.config import BaseConfig, check_count, json_values
 from gaekit.data import check_batch, check_codes
 from gaekit.errors import CheckpointError, ConfigError
 from gaekit.models import _losses
 from gaekit.models.factory import MODELS, saved_model_builder
+from gaekit.models.step import StepContext
 from gaekit.nn import EncoderOutput, as_encoder_output, check_network_options, create_network
 from gaekit.nn.base import check_build_memory, check_fits_in_memory, large_sizes
 from gaekit.serialization import (
@@ -80,48 +81,13 @@ class BaseAEConfig(BaseConfig):
         except ConfigError as err:
             raise ConfigError(f"{type(self).__name__}: {err}") from None
         # options as JSON values, so that a config equals itself read back from config.json
-        object.__setattr__(self, "network_options", _json_values(self.network_options,
+        object.__setattr__(self, "network_options", json_values(self.network_options,
                                                                  f"{type(self).__name__}.network_options"))
 
     def own_tensor_bytes(self) -> int:
         """Bytes of the tensors a model of this config holds besides its networks (codebooks, pseudo-inputs,
         ...): checked against the machine's memory before the model is built. 0 by default."""
         return 0
-
-
-def _json_values(value: Any, where: str) -> Any:
-    """``value`` with tuples as lists; ``ConfigError`` for anything JSON cannot hold."""
-    if isinstance(value, dict):
-        if not all(isinstance(k, str) for k in value):
-            raise ConfigError(f"{where}={value!r:.80} is invalid: expected a dict with string keys")
-        return {k: _json_values(v, f"{where}[{k!r}]") for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_values(v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise ConfigError(f"{where}={value!r:.80} is invalid: expected JSON values (numbers, strings, booleans, "
-                      f"lists, dicts), got {type(value).__name__}")
-
-
-@dataclass
-class StepContext:
-    """Where training stands, for losses that depend on it (warm-ups, annealing, dataset size), and where
-    the step's noise comes from.
-
-    A model draws every random number of ``forward`` through ``gaekit.models._shard`` with this context:
-    ``generator`` is the ``torch.Generator`` to draw from (None: torch's global RNG, which the trainer
-    uses and checkpoints), ``shard`` is ``(start, stop, total)`` when the batch is the rows
-    ``[start, stop)`` of a data-parallel global batch of ``total`` samples (None: the whole batch), so
-    that per-sample noise is the global batch's.
-    """
-
-    epoch: int = 0
-    global_step: int = 0
-    num_epochs: int = 1
-    dataset_size: int = 0
-    training: bool = True
-    shard: tuple[int, int, int] | None = None
-    generator: torch.Generator | None = None
 
 
 @dataclass

@@ -48,7 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gaekit.models import _losses, _shard
+from gaekit.models import _losses, step
 from gaekit.models.base import MODELS, ModelOutput, StepContext, batch_data
 from gaekit.models.vq_vae import VQVAE, VQVAEConfig, nearest_code
 
@@ -149,7 +149,7 @@ class HRQVAE(VQVAE):
     def depth_mask(self, shape: tuple[int, int], ctx: StepContext | None = None) -> Tensor:
         """``(B, S, L)`` mask of the levels kept by depth dropout (level 1 always kept)."""
         c = self.model_config
-        keep = (_shard.rand((*shape, c.num_levels), ctx, device=self.codebook.device) >= c.depth_dropout).float()
+        keep = (step.rand((*shape, c.num_levels), ctx, device=self.codebook.device) >= c.depth_dropout).float()
         keep[..., 0] = 1.0
         return keep.cumprod(-1)
 

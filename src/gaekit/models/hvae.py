@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from gaekit.models import _losses, _shard
+from gaekit.models import _losses, step
 from gaekit.models.base import MODELS, ModelOutput, StepContext, batch_data
 from gaekit.models.vae import VAE, VAEConfig
 
@@ -139,7 +139,7 @@ class HVAE(VAE):
         x = batch_data(batch)
         mean, log_var = self.posterior(x)
         z0 = _losses.reparameterize(mean, log_var, ctx)
-        gamma = _shard.randn_like(z0, ctx)
+        gamma = step.randn_like(z0, ctx)
         rho0 = gamma / self.sqrt_beta_zero
         create_graph = self.training and torch.is_grad_enabled()
         z, rho, log_pxz, logits = self.hamiltonian_flow(x, z0, rho0, create_graph)

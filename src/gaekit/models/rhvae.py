@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from gaekit.models import _losses, _shard
+from gaekit.models import _losses, step
 from gaekit.models.base import MODELS, ModelOutput, StepContext, batch_data
 from gaekit.models.hvae import HVAE, HVAEConfig
 
@@ -183,7 +183,7 @@ class RHVAE(HVAE):
             return self.metric_inverse(z, centroids, matrices)
 
         z0 = _losses.reparameterize(mean, log_var, ctx)
-        gamma = _shard.randn_like(z0, ctx)
+        gamma = step.randn_like(z0, ctx)
         chol0 = torch.linalg.cholesky(ginv_fn(z0))  # G^{-1} = C C^T, so C^{-T} gamma ~ N(0, G)
         v0 = torch.linalg.solve_triangular(chol0.transpose(-1, -2), gamma.unsqueeze(-1), upper=True).squeeze(-1)
         create_graph = self.training and torch.is_grad_enabled()

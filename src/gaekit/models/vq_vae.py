@@ -47,7 +47,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gaekit.models import _shard
+from gaekit.models import step
 from gaekit.models.base import MODELS, BaseAE, BaseAEConfig, ModelOutput, StepContext, batch_data
 
 EMA_EPS = 1e-5
@@ -183,7 +183,7 @@ class VQVAE(BaseAE):
                                         self.codebook))
         dead = (self.ema_count < c.dead_code_threshold).nonzero().flatten()
         if len(dead):
-            picks = flat[_shard.randint(len(flat), (len(dead),), ctx, device=flat.device)]
+            picks = flat[step.randint(len(flat), (len(dead),), ctx, device=flat.device)]
             self.codebook[dead] = picks
             self.ema_sum[dead] = picks
             self.ema_count[dead] = 1.0

@@ -31,7 +31,7 @@ from typing import Any, ClassVar, Literal
 
 from torch import Tensor
 
-from gaekit.models import _losses, _shard
+from gaekit.models import _losses, step
 from gaekit.models.ae import AE, AEConfig
 from gaekit.models.base import MODELS, ModelOutput, StepContext
 
@@ -75,7 +75,7 @@ class MMDPenalty:
         """``MMD_u^2`` between ``z`` (B, L) and ``prior_z`` (default: ``B`` fresh draws from N(0, I), drawn
         from the step's context ``ctx``)."""
         if prior_z is None:
-            prior_z = _shard.randn_like(z, ctx)
+            prior_z = step.randn_like(z, ctx)
         return _losses.mmd_unbiased(z, prior_z, self.mmd_kernel())
 
 

@@ -8,6 +8,7 @@ so that BCE is computed from logits.
 
 from __future__ import annotations
 
+import contextvars
 import math
 import os
 from collections.abc import Callable
@@ -83,14 +84,22 @@ def module_bytes(module: nn.Module) -> int:
     return sum(t.numel() * t.element_size() for t in tensors)
 
 
+# set while ``meta_build_bytes`` measures a build: the checks of the parts it builds (a model's default networks,
+# built by ``create_network``) leave the verdict to the outer check, which names the outer sizes
+_MEASURING: contextvars.ContextVar[bool] = contextvars.ContextVar("gaekit_measuring_build", default=False)
+
+
 def meta_build_bytes(build: Callable[[], nn.Module]) -> int | None:
     """Bytes ``build()`` would allocate, found by building it on the ``meta`` device (no memory, no
     arithmetic, no random draws); None when the builder cannot run there."""
+    token = _MEASURING.set(True)
     try:
         with torch.device("meta"):
             return module_bytes(build())
     except Exception:  # noqa: BLE001 - a builder that needs real tensors: no estimate
         return None
+    finally:
+        _MEASURING.reset(token)
 
 
 def check_fits_in_memory(nbytes: int | None, what: str, sizes: str, needed_for: str = "its weights",
@@ -134,7 +143,7 @@ def check_build_memory(build: Callable[[], nn.Module], what: str, sizes: dict[st
     built on the ``meta`` device to measure it, so that building ordinary models costs nothing extra.
     """
     named = large_sizes(sizes)
-    if not named:
+    if not named or _MEASURING.get():  # nothing large, or part of a build an outer check is measuring
         return 0
     nbytes = meta_build_bytes(build)
     if nbytes is None:

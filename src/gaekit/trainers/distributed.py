@@ -17,7 +17,7 @@ global batch's mean loss (also for uneven shards), the groups to step, the weigh
 and the global loss terms, so all processes take identical optimizer steps and keep identical weights.
 Buffers a model lists in ``per_sample_buffers`` are instead gathered (concatenated in rank order)
 before ``on_epoch_end``. Each process's ``StepContext`` carries its shard, so per-sample noise is drawn
-for the global batch and sliced (``gaekit.models._shard``): a VAE trained on N processes matches a
+for the global batch and sliced (``gaekit.models.step``): a VAE trained on N processes matches a
 one-process run.
 
 ``ParallelSteps`` is the trainer's side of the scheme (the step on a shard, its reduction, the gathered

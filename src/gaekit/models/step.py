@@ -1,4 +1,5 @@
-"""The noise a model draws in a step, from the step's ``StepContext`` (shard and generator).
+"""The step contract: ``StepContext`` (where training stands, where the step's noise comes from) and the noise
+draws through it.
 
 Every random draw of a model's ``forward`` goes through these functions with the step's context
 (``None``: torch's global RNG, no sharding), so the trainer decides where the noise comes from:
@@ -18,14 +19,33 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
-if TYPE_CHECKING:
-    from gaekit.models.base import StepContext
+
+@dataclass
+class StepContext:
+    """Where training stands, for losses that depend on it (warm-ups, annealing, dataset size), and where
+    the step's noise comes from.
+
+    A model draws every random number of ``forward`` through this module's functions with this context:
+    ``generator`` is the ``torch.Generator`` to draw from (None: torch's global RNG, which the trainer
+    uses and checkpoints), ``shard`` is ``(start, stop, total)`` when the batch is the rows
+    ``[start, stop)`` of a data-parallel global batch of ``total`` samples (None: the whole batch), so
+    that per-sample noise is the global batch's.
+    """
+
+    epoch: int = 0
+    global_step: int = 0
+    num_epochs: int = 1
+    dataset_size: int = 0
+    training: bool = True
+    shard: tuple[int, int, int] | None = None
+    generator: torch.Generator | None = None
+
 
 
 def randn_like(t: Tensor, ctx: StepContext | None = None) -> Tensor:
