@@ -72,6 +72,23 @@ def test_every_registered_model_has_its_readme_row():
     assert rows == set(MODELS.names())
 
 
+def test_every_sampler_class_in_a_public_module_is_registered_and_exported():
+    """``gaekit.samplers`` discovers its modules too: a sampler file is registered and exported by being there."""
+    import gaekit.samplers
+    from gaekit.samplers import SAMPLERS, BaseSampler
+
+    modules = [importlib.import_module(f"gaekit.samplers.{m.name}")
+               for m in pkgutil.iter_modules(gaekit.samplers.__path__) if not m.name.startswith("_")]
+    found = [obj for module in modules for obj in vars(module).values() if inspect.isclass(obj)
+             and obj.__module__ == module.__name__ and issubclass(obj, BaseSampler) and obj is not BaseSampler
+             and "config_class" in vars(obj)]
+    assert len(found) == len(SAMPLERS) >= 10
+    for cls in found:
+        assert SAMPLERS.get(cls.__name__) is cls
+        for obj in (cls, cls.config_class):
+            assert getattr(gaekit.samplers, obj.__name__) is obj and obj.__name__ in gaekit.samplers.__all__
+
+
 def test_sampler_keys_come_from_their_configs_too():
     from gaekit.samplers import SAMPLERS
 
