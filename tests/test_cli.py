@@ -66,7 +66,7 @@ def test_bad_input_is_a_clear_error_not_a_traceback(tmp_path, capsys):
     ("demo", ["--dataset", "--data-dir", "--output-dir", "--epochs", "--latent-dim", "--seed", "--quiet"]),
     ("train", ["--model", "BetaVAE", "--dataset", "--model-config", "--training-config", "--set", "--epochs",
                "--batch-size", "--lr", "--output-dir", "--resume"]),
-    ("generate", ["--sampler", "--n-components", "--num-samples", "--output-dir", "--seed", "--dataset"]),
+    ("generate", ["--sampler", "--num-components", "--num-samples", "--output-dir", "--seed", "--dataset"]),
     ("evaluate", ["--tasks", "--sampler", "--config", "--out", "--dataset", "--data-dir", "--cache-dir"]),
 ])
 def test_help_is_complete(command, options, capsys):

@@ -50,7 +50,7 @@ def _warm_batch_norm(flow, seed=1):
 
 
 def _autoregressive(cls, batch_norm):
-    return lambda: cls(DIM, n_made_blocks=3, n_hidden_in_made=2, hidden_size=8, include_batch_norm=batch_norm)
+    return lambda: cls(DIM, num_made_blocks=3, num_made_hidden_layers=2, hidden_size=8, include_batch_norm=batch_norm)
 
 
 FLOW_CASES = {  # name -> (builder, has batch norm)
@@ -190,12 +190,12 @@ def test_autoregressive_flows_with_zero_output_layers_are_the_identity(cls):
 
 
 def test_orderings_alternate_and_batch_norm_sits_between_blocks():
-    flow = MAF(3, n_made_blocks=3, hidden_size=8, include_batch_norm=True)
+    flow = MAF(3, num_made_blocks=3, hidden_size=8, include_batch_norm=True)
     kinds = [type(layer).__name__ for layer in flow.layers]
     assert kinds == ["AffineAutoregressive", "BatchNormFlow"] * 2 + ["AffineAutoregressive"]
     assert [b.made.ordering for b in flow.layers[::2]] == ["sequential", "reverse", "sequential"]
-    with pytest.raises(ValueError, match="n_made_blocks >= 2"):
-        IAF(3, n_made_blocks=1, include_batch_norm=True)
+    with pytest.raises(ValueError, match="num_made_blocks >= 2"):
+        IAF(3, num_made_blocks=1, include_batch_norm=True)
 
 
 def test_batch_norm_uses_batch_statistics_in_training_and_running_ones_in_eval():
@@ -229,8 +229,8 @@ def test_bad_arguments_name_value_and_what_is_allowed():
         MADE(3, hidden_sizes=(8, 0))
     with pytest.raises(ConfigError, match="MADE: context_dim=-1 is invalid: expected an int >= 0"):
         MADE(3, context_dim=-1)
-    with pytest.raises(ConfigError, match="include_batch_norm=True needs n_made_blocks >= 2"):
-        MAF(3, n_made_blocks=1, include_batch_norm=True)
+    with pytest.raises(ConfigError, match="include_batch_norm=True needs num_made_blocks >= 2"):
+        MAF(3, num_made_blocks=1, include_batch_norm=True)
     for count in (0, -1, 2.0, True):
         with pytest.raises(ConfigError, match=f"num_samples={count!r} is invalid"):
             IAF(3).sample(count)
@@ -296,7 +296,7 @@ def test_maf_fitted_on_two_moons_beats_a_gaussian_on_held_out_data():
     mean, cov = train.mean(0), torch.cov(train.T)
     gaussian_ll = torch.distributions.MultivariateNormal(mean, cov).log_prob(test).mean().item()
     torch.manual_seed(0)
-    flow = MAF(2, n_made_blocks=4, n_hidden_in_made=2, hidden_size=32)
+    flow = MAF(2, num_made_blocks=4, num_made_hidden_layers=2, hidden_size=32)
     optimizer = torch.optim.Adam(flow.parameters(), lr=3e-3)
     standardised = (train - mean) / train.std(0)
     g = torch.Generator().manual_seed(0)
@@ -315,10 +315,23 @@ def test_maf_fitted_on_two_moons_beats_a_gaussian_on_held_out_data():
 @pytest.mark.parametrize("flow_cls", [MAF, IAF])
 def test_batch_norm_learns_running_statistics_in_the_density_direction(flow_cls):
     torch.manual_seed(0)
-    flow = flow_cls(3, n_made_blocks=2, n_hidden_in_made=1, hidden_size=8, include_batch_norm=True)
+    flow = flow_cls(3, num_made_blocks=2, num_made_hidden_layers=1, hidden_size=8, include_batch_norm=True)
     data = torch.randn(256, 3) * 3 + 5
     before = [b.clone() for name, b in flow.named_buffers() if "running_mean" in name]
     flow.train()
     flow.log_prob(data).mean().backward()
     after = [b for name, b in flow.named_buffers() if "running_mean" in name]
     assert before and not any(torch.equal(a, b) for a, b in zip(before, after))
+
+
+@pytest.mark.parametrize("flow_cls", [MAF, IAF])
+def test_pythae_keyword_spellings_are_aliases(flow_cls):
+    """``n_made_blocks`` / ``n_hidden_in_made`` (Pythae's) build the same flow; both spellings at once are refused."""
+    torch.manual_seed(0)
+    old = flow_cls(3, n_made_blocks=3, n_hidden_in_made=1, hidden_size=8)
+    torch.manual_seed(0)
+    new = flow_cls(3, num_made_blocks=3, num_made_hidden_layers=1, hidden_size=8)
+    assert (old.num_made_blocks, old.num_made_hidden_layers) == (3, 1)
+    assert all(torch.equal(a, b) for a, b in zip(old.state_dict().values(), new.state_dict().values()))
+    with pytest.raises(ConfigError, match="'n_made_blocks' is the old name of 'num_made_blocks'"):
+        flow_cls(3, n_made_blocks=3, num_made_blocks=3)

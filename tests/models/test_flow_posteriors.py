@@ -80,7 +80,7 @@ def test_iaf_model_builds_the_configured_stack():
     model = VAE_IAF(VAE_IAFConfig(input_dim=(4,), latent_dim=5, num_made_blocks=3, num_made_hidden_layers=2,
                                   hidden_size=7))
     assert isinstance(model.flow, IAF) and model.flow.dim == 5
-    assert (model.flow.n_made_blocks, model.flow.n_hidden_in_made, model.flow.hidden_size) == (3, 2, 7)
+    assert (model.flow.num_made_blocks, model.flow.num_made_hidden_layers, model.flow.hidden_size) == (3, 2, 7)
 
 
 # -- the objective -------------------------------------------------------------------------

@@ -12,9 +12,11 @@ from gaekit.errors import ConfigError
 # evaluate flags that only some tasks use (dest, flag, tasks): given without any of them they are refused.
 _FID = ("reconstruction", "generation")
 TASK_FLAGS = (("sampler", "--sampler", ("generation",)), ("sampler_config", "--sampler-config", ("generation",)),
-              ("n_components", "--n-components", ("generation",)), ("num_samples", "--num-samples", ("generation",)),
+              ("num_components", "--num-components/--n-components", ("generation",)),
+              ("num_samples", "--num-samples", ("generation",)),
               ("classification_runs", "--classification-runs", ("classification",)),
-              ("clustering_runs", "--clustering-runs", ("clustering",)), ("nll_samples", "--nll-samples", ("nll",)),
+              ("clustering_runs", "--clustering-runs", ("clustering",)),
+              ("num_importance_samples", "--num-importance-samples/--nll-samples", ("nll",)),
               ("nll_num_test", "--nll-num-test", ("nll",)), ("extractor", "--extractor", _FID),
               ("inception_weights", "--inception-weights", _FID))
 
@@ -31,10 +33,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.inception_weights is not None and args.extractor not in (None, "auto", "inception-v3"):
         raise ConfigError(f"--inception-weights: --extractor {args.extractor} does not use them; leave one out")
     model = _load_model(args.model_dir)
-    samplers = _sampler_configs(args.sampler or "normal", args.sampler_config, args.n_components)
+    samplers = _sampler_configs(args.sampler or "normal", args.sampler_config, args.num_components)
     settings = {key: value for key, value in (
         ("classification_runs", args.classification_runs), ("clustering_runs", args.clustering_runs),
-        ("num_generated", args.num_samples), ("num_importance_samples", args.nll_samples),
+        ("num_generated", args.num_samples), ("num_importance_samples", args.num_importance_samples),
         ("nll_num_test", args.nll_num_test), ("batch_size", args.batch_size), ("seed", args.seed)) if value is not None}
     config = EvaluationConfig.from_dict(_json_object(args.config, "--config")) if args.config else EvaluationConfig()
     train = _load(args.dataset, "train", args.data_dir)

@@ -10,8 +10,8 @@ from gaekit.cli.inputs import _check_shape, _json_object, _load
 from gaekit.errors import ConfigError
 
 
-def _sampler_configs(names: str, config_file: str | None, n_components: int | None) -> list:
-    """Configs of the comma-separated sampler ``names``, from ``--sampler-config`` and ``--n-components``."""
+def _sampler_configs(names: str, config_file: str | None, num_components: int | None) -> list:
+    """Configs of the comma-separated sampler ``names``, from ``--sampler-config`` and ``--num-components``."""
     from gaekit.samplers import resolve_sampler
 
     fields = _json_object(config_file, "--sampler-config") if config_file is not None else {}
@@ -19,10 +19,11 @@ def _sampler_configs(names: str, config_file: str | None, n_components: int | No
     if not classes:
         raise ConfigError(f"--sampler {names!r} names no sampler")
     takes = [c for c in classes if "num_components" in c.config_class.accepted_keys()]
-    if n_components is not None and not takes:
-        raise ConfigError(f"--n-components applies to mixture samplers (gmm); --sampler {names} has none")
+    if num_components is not None and not takes:
+        raise ConfigError(f"--num-components/--n-components applies to mixture samplers (gmm); --sampler {names} "
+                          "has none")
     return [c.config_class.from_dict({**c.config_class.resolve_aliases(fields),
-                                      **({"num_components": n_components} if n_components is not None and c in takes
+                                      **({"num_components": num_components} if num_components is not None and c in takes
                                          else {})})
             for c in classes]
 
@@ -38,7 +39,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from gaekit.samplers import sampler_for_config
 
     model = _load_model(args.model_dir)
-    (sampler_config,) = _sampler_configs(args.sampler, args.sampler_config, args.n_components)
+    (sampler_config,) = _sampler_configs(args.sampler, args.sampler_config, args.num_components)
     train = None
     if sampler_for_config(sampler_config).needs_fit:
         dataset = args.dataset or "digits"

@@ -113,7 +113,7 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
                      help="normal, gmm, vamp (VAMP models), maf, iaf, two_stage or any registered sampler class name "
                           "(default: %(default)s); samplers that need fitting are fitted on --dataset")
     gen.add_argument("--sampler-config", help="JSON file holding an object of the sampler's config fields")
-    gen.add_argument("--n-components", type=positive_int, default=None,
+    gen.add_argument("--num-components", "--n-components", dest="num_components", type=positive_int, default=None,
                      help="GMM components (the config's default: 10)")
     _add_data_args(gen, default=None, default_text="digits; only for samplers fitted on data, the dataset must "
                                                    "have the model's input shape")
@@ -142,7 +142,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
                          "registered sampler class names (default: normal); fitted on the train split")
     ev.add_argument("--sampler-config", help="JSON file holding an object of sampler config fields (applied "
                                              "to every sampler)")
-    ev.add_argument("--n-components", type=positive_int, default=None, help="GMM components (the config's default: 10)")
+    ev.add_argument("--num-components", "--n-components", dest="num_components", type=positive_int, default=None,
+                    help="GMM components (the config's default: 10)")
     ev.add_argument("--extractor", default=None,
                     help="FID/IS feature extractor of the reconstruction and generation tasks: auto (Inception-v3 "
                          "when its weights are here, else the dataset's classifier), inception-v3, "
@@ -156,7 +157,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--clustering-runs", type=positive_int, help="k-means runs (default: 100)")
     ev.add_argument("--num-samples", type=positive_int,
                     help="generated samples per sampler (default: the test-set size)")
-    ev.add_argument("--nll-samples", type=positive_int, help="importance samples per image for the NLL (default: 100)")
+    ev.add_argument("--num-importance-samples", "--nll-samples", dest="num_importance_samples", type=positive_int,
+                    help="importance samples per image for the NLL (default: 100)")
     ev.add_argument("--nll-num-test", type=positive_int, help="test images for the NLL (default: all)")
     ev.add_argument("--batch-size", type=positive_int, help="default: 500")
     ev.add_argument("--seed", type=int, help="default: 0")

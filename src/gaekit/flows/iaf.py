@@ -25,7 +25,7 @@ from gaekit.flows.made import AutoregressiveFlow
 class IAF(AutoregressiveFlow):
     """Inverse autoregressive flow: ``forward`` maps the standard normal base to data.
 
-    ``IAF(dim, n_made_blocks=2, n_hidden_in_made=3, hidden_size=128, include_batch_norm=False,
+    ``IAF(dim, num_made_blocks=2, num_made_hidden_layers=3, hidden_size=128, include_batch_norm=False,
     context_dim=0)``; see ``AutoregressiveFlow`` for the parameters.
     """
 

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gaekit.config import check_count
+from gaekit.config import check_count, keyword_aliases
 from gaekit.errors import ConfigError, DataError
 from gaekit.flows.base import (
     FLOWS,
@@ -187,37 +187,41 @@ class AutoregressiveFlow(SequentialFlow):
     Parameters
     ----------
     dim : int
-    n_made_blocks : int, default 2
-    n_hidden_in_made : int, default 3
-        Hidden layers in each MADE.
+    num_made_blocks : int, default 2
+        MADE blocks stacked (Pythae's ``n_made_blocks``, also accepted).
+    num_made_hidden_layers : int, default 3
+        Hidden layers in each MADE (Pythae's ``n_hidden_in_made``, also accepted).
     hidden_size : int, default 128
         Units of each hidden layer.
     include_batch_norm : bool, default False
-        Needs ``n_made_blocks >= 2`` (the layers go between blocks).
+        Needs ``num_made_blocks >= 2`` (the layers go between blocks).
     context_dim : int, default 0
         Size of an optional context given to every MADE (see ``MADE``); 0 for none.
     """
 
     data_to_base: ClassVar[str] = "forward"
 
-    def __init__(self, dim: int, n_made_blocks: int = 2, n_hidden_in_made: int = 3, hidden_size: int = 128,
+    @keyword_aliases(n_made_blocks="num_made_blocks", n_hidden_in_made="num_made_hidden_layers")
+    def __init__(self, dim: int, num_made_blocks: int = 2, num_made_hidden_layers: int = 3, hidden_size: int = 128,
                  include_batch_norm: bool = False, context_dim: int = 0):
         name = type(self).__name__
         _check_int(name, "dim", dim, 1)
-        _check_int(name, "n_made_blocks", n_made_blocks, 1)
-        _check_int(name, "n_hidden_in_made", n_hidden_in_made, 0)
+        _check_int(name, "num_made_blocks", num_made_blocks, 1)
+        _check_int(name, "num_made_hidden_layers", num_made_hidden_layers, 0)
         _check_int(name, "hidden_size", hidden_size, 1)
-        if include_batch_norm and n_made_blocks < 2:
-            raise ConfigError(f"{name}: include_batch_norm=True needs n_made_blocks >= 2 (batch norm goes between "
-                             f"blocks); got n_made_blocks={n_made_blocks}")
+        if include_batch_norm and num_made_blocks < 2:
+            raise ConfigError(f"{name}: include_batch_norm=True needs num_made_blocks >= 2 (batch norm goes between "
+                             f"blocks); got num_made_blocks={num_made_blocks}")
         layers: list[nn.Module] = []
-        for k in range(n_made_blocks):
+        for k in range(num_made_blocks):
             if k and include_batch_norm:  # batch statistics on the data side: the direction densities use
                 bn = BatchNormFlow(dim)
                 layers.append(bn if self.data_to_base == "forward" else InverseFlow(bn))
-            layers.append(AffineAutoregressive(dim, (hidden_size,) * n_hidden_in_made, ORDERINGS[k % 2], context_dim))
+            layers.append(AffineAutoregressive(dim, (hidden_size,) * num_made_hidden_layers, ORDERINGS[k % 2],
+                                               context_dim))
         super().__init__(dim, layers)
-        self.n_made_blocks, self.n_hidden_in_made, self.hidden_size = n_made_blocks, n_hidden_in_made, hidden_size
+        self.num_made_blocks, self.num_made_hidden_layers = num_made_blocks, num_made_hidden_layers
+        self.hidden_size = hidden_size
         self.include_batch_norm, self.context_dim = include_batch_norm, context_dim
 
     def _run(self, z: Tensor, context: Tensor | None, inverse: bool) -> tuple[Tensor, Tensor]:
@@ -259,6 +263,7 @@ class AutoregressiveFlow(SequentialFlow):
         return self._to_data(noise, context)[0]
 
     def extra_repr(self) -> str:
-        return (f"dim={self.dim}, n_made_blocks={self.n_made_blocks}, n_hidden_in_made={self.n_hidden_in_made}, "
+        return (f"dim={self.dim}, num_made_blocks={self.num_made_blocks}, "
+                f"num_made_hidden_layers={self.num_made_hidden_layers}, "
                 f"hidden_size={self.hidden_size}, include_batch_norm={self.include_batch_norm}, "
                 f"context_dim={self.context_dim}")

@@ -21,7 +21,7 @@ from gaekit.flows.made import AutoregressiveFlow
 class MAF(AutoregressiveFlow):
     """Masked autoregressive flow: ``forward`` maps data to the standard normal base.
 
-    ``MAF(dim, n_made_blocks=2, n_hidden_in_made=3, hidden_size=128, include_batch_norm=False,
+    ``MAF(dim, num_made_blocks=2, num_made_hidden_layers=3, hidden_size=128, include_batch_norm=False,
     context_dim=0)``; see ``AutoregressiveFlow`` for the parameters.
     """
 

@@ -10,8 +10,8 @@ in a public module is registered and exported.
 
 from gaekit.models.auto import AutoModel
 from gaekit.models.base import MODELS, BaseAE, BaseAEConfig, ModelOutput
-from gaekit.models.step import StepContext
 from gaekit.models.factory import create_model
+from gaekit.models.step import StepContext
 
 __all__ = ["MODELS", "AutoModel", "create_model", "BaseAE", "BaseAEConfig", "ModelOutput", "StepContext"]
 __all__ += MODELS.discover(__name__, __path__, globals())

@@ -72,5 +72,5 @@ class VAE_IAF(FlowPosteriorVAE):
 
     def build_flow(self) -> nn.Module:
         c = self.model_config
-        return IAF(self.latent_dim, n_made_blocks=c.num_made_blocks, n_hidden_in_made=c.num_made_hidden_layers,
+        return IAF(self.latent_dim, num_made_blocks=c.num_made_blocks, num_made_hidden_layers=c.num_made_hidden_layers,
                    hidden_size=c.hidden_size)

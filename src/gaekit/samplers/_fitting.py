@@ -314,7 +314,7 @@ class FlowSamplerConfig(TrainedSamplerConfig):
 
     def flow_kwargs(self) -> dict[str, Any]:
         """The flow constructor's keyword arguments."""
-        return {"n_made_blocks": self.num_made_blocks, "n_hidden_in_made": self.num_made_hidden_layers,
+        return {"num_made_blocks": self.num_made_blocks, "num_made_hidden_layers": self.num_made_hidden_layers,
                 "hidden_size": self.hidden_size, "include_batch_norm": self.include_batch_norm}
 
 
