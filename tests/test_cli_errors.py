@@ -225,6 +225,8 @@ def test_a_config_file_that_is_not_a_json_object(command, flag, content, model_2
     (["train", "--set", "latent_dim=3", "--set", "latent_dim=4"], "disagree"),
     (["train", "--reconstruction-loss", "mse", "--set", "reconstruction_loss=\"bce\""], "disagree"),
     (["train", "--net", "convnet"], "convnet"),
+    (["train", "--net", "conv", "--set", "network=\"mlp\""], "disagree"),  # the network, like any field: once
+    (["train", "--set", "network_options={\"channels\": [4]}"], "channels"),  # options of another network
     (["train", "--epochs", "0"], "--epochs"),
     (["train", "--epochs", "-2"], "--epochs"),
     (["train", "--batch-size", "0"], "--batch-size"),
