@@ -1,4 +1,4 @@
-"""The ``gaekit`` command: ``demo``, ``train``, ``generate``, ``evaluate`` and ``bench``.
+"""The ``gaekit`` command: ``demo``, ``train``, ``generate``, ``evaluate``, ``bench`` and ``reproduce``.
 
 Run ``gaekit <command> --help`` for the options of each. Bad input is one ``gaekit <command>: error:``
 line on stderr and exit code 2 (no traceback); Ctrl-C is one line (for ``train``: where the
@@ -7,7 +7,8 @@ checkpoint went and how to resume) and exit code 130.
 The command is a package: :mod:`~gaekit.cli.parser` (the flags of every command), :mod:`~gaekit.cli.inputs`
 (datasets, JSON files and checks shared by the commands), and one module per command:
 :mod:`~gaekit.cli.demo`, :mod:`~gaekit.cli.train` (also ``--resume``), :mod:`~gaekit.cli.generate`,
-:mod:`~gaekit.cli.evaluate`; ``gaekit bench`` lives in :mod:`gaekit.bench.commands`.
+:mod:`~gaekit.cli.evaluate`; ``gaekit bench`` lives in :mod:`gaekit.bench.commands` and ``gaekit reproduce`` in
+:mod:`gaekit.reproduce.commands`.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ OUTPUT_FLAGS = (("output_dir", "--output-dir"), ("out", "--out"), ("cache_dir", 
 
 def main(argv: list[str] | None = None) -> int:
     from gaekit.bench.commands import default_bench_command
+    from gaekit.reproduce.commands import default_reproduce_command
 
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:  # building the parser imports torch and the models: seconds in which Ctrl-C may come
-        args = build_parser().parse_args(default_bench_command(sys.argv[1:] if argv is None else list(argv)))
+        args = build_parser().parse_args(default_reproduce_command(default_bench_command(argv)))
     except KeyboardInterrupt:
         print("gaekit: interrupted while starting; nothing was run or written", file=sys.stderr)
         return 130

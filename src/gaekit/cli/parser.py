@@ -9,6 +9,7 @@ from gaekit.cli.demo import cmd_demo
 from gaekit.cli.evaluate import cmd_evaluate
 from gaekit.cli.generate import cmd_generate
 from gaekit.cli.train import cmd_train
+from gaekit.reproduce.commands import add_reproduce_parser
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="gaekit", description="Generative autoencoders: train, sample, evaluate.")
     parser.add_argument("--version", action="version", version=f"gaekit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_demo, _add_train, _add_generate, _add_evaluate, add_bench_parser):
+    for add in (_add_demo, _add_train, _add_generate, _add_evaluate, add_bench_parser, add_reproduce_parser):
         add(sub)
     return parser
 
