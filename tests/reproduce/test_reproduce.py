@@ -107,3 +107,18 @@ def test_smoke_form_is_short_and_keeps_the_recipe():
     assert smoke.training["num_epochs"] == 1 and smoke.repeats == 1 and smoke.num_importance_samples == 2
     assert dataclasses.replace(smoke, training=recipe.training, repeats=recipe.repeats,
                                num_importance_samples=recipe.num_importance_samples) == recipe
+
+
+def test_a_run_keeps_only_its_newest_checkpoint(tmp_path):
+    """A long schedule checkpoints every epoch; ``KeepNewestCheckpoint`` (which recipe runs and the bench use)
+    keeps only the newest, the one a run resumes from."""
+    import torch
+    from conftest import tiny_model
+
+    from gaekit.trainers import KeepNewestCheckpoint, Trainer, TrainerConfig
+
+    config = TrainerConfig(output_dir=str(tmp_path), num_epochs=3, batch_size=16, checkpoint_every_n_epochs=1,
+                           show_progress=False, device="cpu")
+    trainer = Trainer(tiny_model("VAE"), config, torch.rand(32, 1, 8, 8), callbacks=[KeepNewestCheckpoint()])
+    trainer.train()
+    assert sorted(p.name for p in trainer.run_dir.glob("checkpoint_*")) == ["checkpoint_epoch_3"]

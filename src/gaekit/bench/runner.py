@@ -26,7 +26,7 @@ from gaekit.bench.runs import RunRecord, RunSpec, now, run_dir, run_lock
 from gaekit.bench.spec import VALIDATION_TASKS, StudySpec
 from gaekit.errors import CheckpointError, ConfigError, NonFiniteLossError, TrainingError
 from gaekit.serialization import write_json
-from gaekit.trainers.callbacks import TrainerCallback
+from gaekit.trainers.callbacks import KeepNewestCheckpoint
 
 _DATA: dict[tuple, Any] = {}  # per-process cache of loaded splits
 
@@ -69,7 +69,7 @@ def latest_checkpoint(training_dir: Path) -> Path | None:
     return max(found)[1] if found else None
 
 
-class _Progress(TrainerCallback):
+class _Progress(KeepNewestCheckpoint):
     """After each epoch's checkpoint: keeps only that newest checkpoint and records the attempt's epoch and
     seconds in ``run.json`` (so the recorded epoch always has a checkpoint to resume from)."""
 
@@ -81,9 +81,7 @@ class _Progress(TrainerCallback):
     def on_save(self, trainer, path: Path) -> None:
         if not path.name.startswith("checkpoint_epoch_"):
             return
-        for old in path.parent.glob("checkpoint_*"):
-            if old != path and old.is_dir():
-                shutil.rmtree(old, ignore_errors=True)
+        super().on_save(trainer, path)
         attempt = self.record.attempts[-1]
         attempt["epoch"] = trainer.state.epoch
         attempt["seconds"] = round(self.base + time.perf_counter() - self.start, 3)

@@ -77,18 +77,20 @@ def _train(recipe: Recipe, training_dir: Path, seed: int, device: str, splits: d
     """The trained model: resumed from the newest checkpoint under ``training_dir`` when there is one."""
     from gaekit.bench.runner import latest_checkpoint
     from gaekit.models import create_model
-    from gaekit.trainers import Trainer, set_seed
+    from gaekit.trainers import KeepNewestCheckpoint, Trainer, set_seed
 
     checkpoint = latest_checkpoint(training_dir) if training_dir.is_dir() else None
     if checkpoint is not None:
         trainer = Trainer.from_checkpoint(checkpoint, splits["train"], splits["validation"],
+                                          callbacks=[KeepNewestCheckpoint()],
                                           overrides={"show_progress": show_progress})
     else:
         config = recipe.trainer_config(output_dir=str(training_dir), seed=seed, device=device,
                                        show_progress=show_progress, checkpoint_every_n_epochs=1)
         set_seed(seed)
         fields = {"input_dim": list(splits["train"].sample_shape), **recipe.model_config}
-        trainer = Trainer(create_model(recipe.model, **fields), config, splits["train"], splits["validation"])
+        trainer = Trainer(create_model(recipe.model, **fields), config, splits["train"], splits["validation"],
+                          callbacks=[KeepNewestCheckpoint()])
     trainer.train()
     return trainer.model
 

@@ -43,3 +43,18 @@ class TrainerCallback:
 
     def on_train_interrupted(self, trainer: Trainer, error: BaseException) -> None:
         """Training stopped on ``error`` (after ``checkpoint_interrupted`` was written); the error is re-raised."""
+
+
+class KeepNewestCheckpoint(TrainerCallback):
+    """Keep only the newest epoch checkpoint of a run: after each ``checkpoint_epoch_N`` is written, the run's
+    older ``checkpoint_*`` folders are removed (a run resumes from its newest checkpoint, so the others only
+    take disk space: a long schedule would otherwise keep one per epoch)."""
+
+    def on_save(self, trainer: Trainer, path: Path) -> None:
+        if not path.name.startswith("checkpoint_epoch_"):
+            return
+        import shutil
+
+        for old in path.parent.glob("checkpoint_*"):
+            if old != path and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
