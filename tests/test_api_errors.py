@@ -51,7 +51,7 @@ CONFIG_CALLS = [
     (NormalSamplerConfig, (), {"foo": 1}, r"'foo' for NormalSamplerConfig"),
     (EvaluationConfig, (), {"sed": 1}, r"'sed' for EvaluationConfig; accepted fields: .*seed"),
     (ModelSpec, (), {"label": "m"}, r"ModelSpec: missing a required argument: 'model'; accepted fields"),
-    (VAEConfig, ((4,), 3, "mse", "sigmoid", "mlp", {}, "extra"), {}, r"VAEConfig: too many positional arguments"),
+    (VAEConfig, ((4,), 3, "mse", "sigmoid", "mlp", {}, 0.5, "extra"), {}, r"VAEConfig: too many positional arguments"),
     (VAEConfig, ((4,),), {"input_dim": (4,)}, r"multiple values for argument 'input_dim'"),
     (_LaterConfig, (), {"extr": 2}, r"'extr' for _LaterConfig; accepted fields: .*extra"),
 ]

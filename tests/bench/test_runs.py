@@ -24,7 +24,9 @@ def test_expansion_order_and_ids_are_stable_and_unique():
     assert ids[0] == "mnist-convnet-VAE-c01-d16-s0" and ids[-1] == "celeba-resnet-RAE-GP-c10-d64-s0"
     assert [r.run_id for r in expand(paper())] == ids  # deterministic
     beta = next(r for r in runs if r.model == "beta-VAE" and r.config_index == 3)
-    assert beta.config == {"beta": 0.1} and beta.source == "Table 12" and beta.model_name == "BetaVAE"
+    # the grid's value, with the paper's code's decoder scale that the preset sets for every model
+    assert beta.config == {"decoder_variance": 0.5, "beta": 0.1} and beta.source == "Table 12"
+    assert beta.model_name == "BetaVAE"
     # repeated configurations (AE/VAE) are trained with different seeds
     ae = [r for r in runs if r.model == "AE" and r.dataset == "mnist" and r.network == "convnet"]
     assert len({r.train_seed for r in ae}) == len(ae) == 10

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gaekit.data.binarized import load_binarized_mnist, load_binarized_mnist_stand_in, load_binarized_mnist_static
 from gaekit.data.cifar import load_cifar10
 from gaekit.data.containers import ArrayDataset
 from gaekit.data.digits import load_digits
+from gaekit.data.dsprites import load_dsprites
 from gaekit.data.image_folders import load_celeba, load_image_folder
 from gaekit.data.lookup import PathLike
 from gaekit.data.mnist import load_fashion_mnist, load_mnist
@@ -23,6 +25,10 @@ DATASETS.register("mnist")(load_mnist)
 DATASETS.register("fashion-mnist")(load_fashion_mnist)
 DATASETS.register("cifar10")(load_cifar10)
 DATASETS.register("celeba")(load_celeba)
+DATASETS.register("binarized-mnist")(load_binarized_mnist)  # dynamic binarization
+DATASETS.register("binarized-mnist-static")(load_binarized_mnist_static)  # Larochelle & Murray's files
+DATASETS.register("binarized-mnist-stand-in")(load_binarized_mnist_stand_in)  # seeded fixed binarization
+DATASETS.register("dsprites")(load_dsprites)
 
 
 def load_dataset(name: str, split: str = "train", root: PathLike | None = None) -> ArrayDataset:

@@ -21,32 +21,56 @@ if TYPE_CHECKING:
 LOG_2PI = math.log(2 * math.pi)
 
 
-def reconstruction_loss(logits: Tensor, x: Tensor, kind: str, recon_x: Tensor | None = None) -> Tensor:
+# The Gaussian decoder's variance when a config gives none: N(x; recon_x, I/2), whose negative log-likelihood is
+# the plain sum of squared errors (gaekit's scale since its first release; see BaseAEConfig.decoder_variance).
+DEFAULT_DECODER_VARIANCE = 0.5
+
+
+def reconstruction_loss(logits: Tensor, x: Tensor, kind: str, recon_x: Tensor | None = None,
+                        variance: float = DEFAULT_DECODER_VARIANCE) -> Tensor:
     """Per-sample reconstruction loss summed over data dimensions.
 
-    ``"bce"``: Bernoulli negative log-likelihood computed from the decoder's logits.
-    ``"mse"``: squared error of the activated output ``recon_x``, which is the negative
-    log-likelihood of a Gaussian decoder N(x; recon_x, I/2) up to the constant ``D/2 log(pi)``.
+    Parameters
+    ----------
+    logits : Tensor
+        The decoder's pre-activation output, ``(B, *input_dim)``.
+    x : Tensor
+        The data, same shape.
+    kind : {"bce", "mse"}
+        ``"bce"``: the Bernoulli negative log-likelihood, computed from the logits.
+        ``"mse"``: ``||x - recon_x||^2 / (2 variance)``, the negative log-likelihood of the Gaussian decoder
+        ``N(x; recon_x, variance I)`` up to its constant ``D/2 log(2 pi variance)`` (Kingma and Welling
+        2014, App. C.2, with a fixed variance). ``variance=0.5`` gives the plain sum of squared errors
+        (gaekit's default, and Pythae's VAE-family scale before its 0.1.2); ``variance=1`` gives
+        ``0.5 ||x - recon_x||^2``, the unit-variance decoder of Pythae 0.1.2.
+    recon_x : Tensor, optional
+        The activated output; required for ``"mse"``.
+    variance : float, default 0.5
+        The Gaussian decoder's variance ``sigma^2`` (> 0); ignored for ``"bce"``.
     """
     if kind == "bce":
         return F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
     if recon_x is None:
         raise ValueError("mse reconstruction needs the activated output recon_x")
-    return (recon_x - x).pow(2).flatten(1).sum(1)
+    if not (math.isfinite(variance) and variance > 0):
+        raise ValueError(f"reconstruction_loss: variance={variance!r} is invalid: expected a finite number > 0")
+    squared = (recon_x - x).pow(2).flatten(1).sum(1)
+    return squared if 2 * variance == 1 else squared / (2 * variance)  # the default scale stays bit-identical
 
 
 def decoder_log_likelihood(logits: Tensor, x: Tensor, kind: str, recon_x: Tensor | None = None,
-                           normalized: bool = True) -> Tensor:
+                           normalized: bool = True, variance: float = DEFAULT_DECODER_VARIANCE) -> Tensor:
     """``log p(x | z)`` per sample for the decoder implied by ``reconstruction_loss``.
 
-    With ``normalized=False`` the MSE decoder's constant ``-D/2 log(pi)`` is left out, so that
+    For ``"mse"`` the decoder is ``N(x; recon_x, variance I)``, so ``log p(x | z) = -||x - recon_x||^2 /
+    (2 variance) - D/2 log(2 pi variance)``. With ``normalized=False`` that constant is left out, so that
     ``-decoder_log_likelihood`` is exactly the training reconstruction loss.
     """
-    nll = reconstruction_loss(logits, x, kind, recon_x)
+    nll = reconstruction_loss(logits, x, kind, recon_x, variance)
     if kind == "bce" or not normalized:
         return -nll
     data_dims = x[0].numel()
-    return -nll - 0.5 * data_dims * math.log(math.pi)
+    return -nll - 0.5 * data_dims * math.log(2 * math.pi * variance)
 
 
 def gaussian_kl(mean: Tensor, log_var: Tensor) -> Tensor:

@@ -58,6 +58,7 @@ class ManifoldVAE(VAE):
                 logits = self.decode_logits(z.reshape(-1, z.shape[-1]))
                 x_rep = x.expand(k, *x.shape).reshape(logits.shape)
                 log_px = _losses.decoder_log_likelihood(logits, x_rep, self.model_config.reconstruction_loss,
-                                                        self.activate(logits)).view(k, -1)
+                                                        self.activate(logits),
+                                                        variance=self.model_config.decoder_variance).view(k, -1)
                 log_weights.append(log_px + self.log_prior(z) - q.log_prob(z))
             return torch.logsumexp(torch.cat(log_weights), dim=0) - math.log(num_importance_samples)

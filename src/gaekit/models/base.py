@@ -49,6 +49,12 @@ class BaseAEConfig(BaseConfig):
         ``"bce"`` needs data in [0, 1] and ``output_activation="sigmoid"``.
     output_activation : {"sigmoid", "identity"}, default "sigmoid"
         Applied by the model to the decoder's pre-activation output.
+    decoder_variance : float, default 0.5
+        ``sigma^2`` (> 0) of the Gaussian decoder ``N(x; recon_x, sigma^2 I)`` of ``"mse"``: the loss term is
+        ``||x - recon_x||^2 / (2 sigma^2)``, ``log_likelihood`` adds ``-D/2 log(2 pi sigma^2)``; ignored for ``"bce"``.
+        0.5 (the plain sum of squared errors) is gaekit's scale since its first release (configs saved without the
+        field keep it) and that of the Pythae code behind the paper's tables; 1.0 is Pythae 0.1.2's
+        variational models' unit-variance decoder (docs/deviations.md).
     network : str, default "mlp"
         The ``gaekit.nn.NETWORKS`` family the model's networks are built from when not given: ``"mlp"``,
         ``"conv"``, or the Pythae paper's ``"convnet"`` / ``"resnet"`` (MNIST, CIFAR-10 and CelebA shapes).
@@ -62,6 +68,7 @@ class BaseAEConfig(BaseConfig):
     latent_dim: int = 10
     reconstruction_loss: Literal["mse", "bce"] = "mse"
     output_activation: Literal["sigmoid", "identity"] = "sigmoid"
+    decoder_variance: float = _losses.DEFAULT_DECODER_VARIANCE
     network: str = "mlp"
     network_options: dict[str, Any] = field(default_factory=dict)
 
@@ -73,6 +80,7 @@ class BaseAEConfig(BaseConfig):
                 "a non-empty tuple of positive ints such as (1, 28, 28)",
             )
         self._require("latent_dim", self.latent_dim > 0, "a positive int")
+        self._require_positive("decoder_variance")
         if self.reconstruction_loss == "bce":
             self._require("output_activation", self.output_activation == "sigmoid",
                           "'sigmoid' when reconstruction_loss='bce'")
@@ -297,7 +305,8 @@ class BaseAE(BaseModel):
     def reconstruction_terms(self, logits: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
         """``(recon_x, per-sample reconstruction loss)`` from decoder logits."""
         recon_x = self.activate(logits)
-        return recon_x, _losses.reconstruction_loss(logits, x, self.model_config.reconstruction_loss, recon_x)
+        c = self.model_config
+        return recon_x, _losses.reconstruction_loss(logits, x, c.reconstruction_loss, recon_x, c.decoder_variance)
 
     # -- helpers (inference mode: no grad, eval mode restored afterwards) ----------------
     def _inference(self) -> contextlib.AbstractContextManager:

@@ -90,8 +90,9 @@ class VAE(BaseAE):
         k = z.shape[0]
         logits = self.decode_logits(z.reshape(-1, z.shape[-1]))
         x_rep = x.expand(k, *x.shape).reshape(logits.shape)
-        log_px = _losses.decoder_log_likelihood(logits, x_rep, self.model_config.reconstruction_loss,
-                                                self.activate(logits), normalized).view(k, -1)
+        c = self.model_config
+        log_px = _losses.decoder_log_likelihood(logits, x_rep, c.reconstruction_loss, self.activate(logits),
+                                                normalized, c.decoder_variance).view(k, -1)
         return log_px + self.log_prior(z) - _losses.log_normal_diag(z, mean, log_var)
 
     @keyword_aliases(n_importance_samples="num_importance_samples")

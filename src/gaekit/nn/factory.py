@@ -2,7 +2,10 @@
 
 Registered networks:
 
-- ``"mlp"``: the default ``MLPEncoder`` / ``MLPDecoder`` (any ``input_dim``); options ``hidden_dims``;
+- ``"mlp"``: the default ``MLPEncoder`` / ``MLPDecoder`` (any ``input_dim``); options ``hidden_dims``,
+  ``activation``, ``decoder_hidden_dims``, ``decoder_activation``, ``init`` (the papers' MLPs, see ``build_mlp``);
+- ``"gated_mlp"``: the VampPrior paper's gated MLP (Tomczak and Welling 2018, ``gaekit.nn.gated``); options
+  ``hidden_dims``, ``decoder_hidden_dims``, ``log_var_bounds``, ``init``;
 - ``"conv"``: ``ConvEncoder`` / ``ConvDecoder`` / ``ConvDiscriminator`` (images of any size); options
   ``channels``, ``batch_norm``;
 - ``"convnet"``, ``"resnet"``: the Pythae paper's benchmark networks (Tables 5 and 6 of Chadebec et al.
@@ -23,8 +26,16 @@ from typing import Any
 from torch import nn
 
 from gaekit.errors import ConfigError
+from gaekit.nn.activations import check_activation, check_init, init_linear_layers
 from gaekit.nn.base import check_build_memory
 from gaekit.nn.conv import ConvDecoder, ConvDiscriminator, ConvEncoder
+from gaekit.nn.gated import (
+    GatedMLPDecoder,
+    GatedMLPEncoder,
+    check_gated_widths,
+    check_log_var_bounds,
+    gated_discriminator,
+)
 from gaekit.nn.layers import ENCODER_KINDS, LayeredDiscriminator, LayeredEncoder, check_choice
 from gaekit.nn.mlp import MLPDecoder, MLPEncoder, _mlp, check_widths
 from gaekit.nn.paper import (
@@ -101,7 +112,8 @@ def create_network(name: str, dataset: str | Sequence[int] | None = None, role: 
         The encoder kind, when no ``model`` is given (default ``"variational"``); must agree with
         ``model`` when both are given. For decoders only ``"vq"`` matters (a spatial latent map).
     **options
-        Passed to the network: ``hidden_dims`` (mlp), ``channels`` and ``batch_norm`` (conv).
+        Passed to the network: ``hidden_dims``, ``activation``, ... (mlp, gated_mlp: see their builders),
+        ``channels`` and ``batch_norm`` (conv).
 
     Returns
     -------
@@ -181,19 +193,64 @@ def _no_options(name: str, options: dict[str, Any]) -> None:
 
 @NETWORKS.register("mlp")
 def build_mlp(input_dim: tuple[int, ...], role: str, latent_dim: int | None, kind: str,
-              hidden_dims: Sequence[int] = (512,)) -> nn.Module:
+              hidden_dims: Sequence[int] = (512,), activation: str = "relu",
+              decoder_hidden_dims: Sequence[int] | None = None, decoder_activation: str | None = None,
+              init: str = "torch") -> nn.Module:
     """``MLPEncoder`` / ``MLPDecoder`` (deterministic, variational); hyperspherical encoders and the
     discriminator use the same fully connected body with their own head. For ``"vq"`` the code is a
-    deterministic vector (no spatial map), which a VQ-VAE reads as consecutive embedding vectors."""
-    hidden_dims = check_widths(hidden_dims)
+    deterministic vector (no spatial map), which a VQ-VAE reads as consecutive embedding vectors.
+
+    Options: ``hidden_dims`` (encoder and discriminator widths, input side first), ``activation`` (one of
+    ``gaekit.nn.activations.ACTIVATIONS``), ``decoder_hidden_dims`` and ``decoder_activation`` (the decoder's,
+    latent side first; default: the encoder's), ``init`` (one of ``INITS``; ``"torch"`` is PyTorch's default).
+    The papers' MLPs as options: the VAE's 784-400-40 ``{"hidden_dims": [400]}``; Burda et al. 2016's
+    ``{"hidden_dims": [200, 200], "activation": "tanh", "init": "glorot_uniform"}``; the S-VAE's (Davidson et al.
+    2018) ``{"hidden_dims": [256, 128], "decoder_hidden_dims": [128, 256]}``; the P-VAE's (Mathieu et al. 2019)
+    ``{"hidden_dims": [600]}``; HVAE's softplus MLP ``{"hidden_dims": [300], "activation": "softplus"}``;
+    beta-TC-VAE's (Chen et al. 2018) ``{"hidden_dims": [1200, 1200], "decoder_hidden_dims": [1200, 1200, 1200],
+    "decoder_activation": "tanh"}``.
+    """
+    hidden_dims, activation = check_widths(hidden_dims), check_activation(activation)
+    check_init(init)
+    # every option is checked whichever network is built, so that a bad config fails at once
+    decoder_widths = hidden_dims if decoder_hidden_dims is None else check_widths(decoder_hidden_dims,
+                                                                                  "decoder_hidden_dims")
+    decoder_act = activation if decoder_activation is None else check_activation(decoder_activation,
+                                                                                 "decoder_activation")
     if role == "decoder":
-        return MLPDecoder(input_dim, latent_dim, hidden_dims=hidden_dims)
+        return init_linear_layers(MLPDecoder(input_dim, latent_dim, decoder_widths, decoder_act), init)
     if role == "encoder" and kind != "hyperspherical":
-        return MLPEncoder(input_dim, latent_dim, hidden_dims=hidden_dims, variational=kind == "variational")
-    body = [nn.Sequential(nn.Flatten(), _mlp([math.prod(input_dim), *hidden_dims]))]
+        net: nn.Module = MLPEncoder(input_dim, latent_dim, hidden_dims=hidden_dims,
+                                    variational=kind == "variational", activation=activation)
+    else:
+        body = [nn.Sequential(nn.Flatten(), _mlp([math.prod(input_dim), *hidden_dims], activation))]
+        net = LayeredEncoder(input_dim, latent_dim, kind, body) if role == "encoder" else \
+            LayeredDiscriminator(input_dim, body)
+    return init_linear_layers(net, init)
+
+
+@NETWORKS.register("gated_mlp")
+def build_gated_mlp(input_dim: tuple[int, ...], role: str, latent_dim: int | None, kind: str,
+                    hidden_dims: Sequence[int] = (300, 300), decoder_hidden_dims: Sequence[int] | None = None,
+                    log_var_bounds: Sequence[float] | None = (-6.0, 2.0), init: str = "he_normal") -> nn.Module:
+    """The VampPrior paper's gated MLP (Tomczak and Welling 2018, arXiv:1705.07120, Sec. 4; ``gaekit.nn.gated``):
+    ``GatedMLPEncoder`` (every encoder kind) / ``GatedMLPDecoder`` / a gated discriminator.
+
+    Options: ``hidden_dims`` (default two gated layers of 300 units, the paper's MNIST networks),
+    ``decoder_hidden_dims`` (default: ``hidden_dims``), ``log_var_bounds`` (the hard-tanh range of the
+    log-variance, default the authors' ``[-6, 2]``; null: none) and ``init`` (default the authors' He-normal).
+    """
+    hidden_dims, bounds = check_gated_widths(hidden_dims), check_log_var_bounds(log_var_bounds)
+    check_init(init)
+    decoder_widths = hidden_dims if decoder_hidden_dims is None else check_gated_widths(decoder_hidden_dims,
+                                                                                        "decoder_hidden_dims")
     if role == "encoder":
-        return LayeredEncoder(input_dim, latent_dim, kind, body)
-    return LayeredDiscriminator(input_dim, body)
+        net: nn.Module = GatedMLPEncoder(input_dim, latent_dim, kind, hidden_dims, bounds)
+    elif role == "decoder":
+        net = GatedMLPDecoder(input_dim, latent_dim, decoder_widths)
+    else:
+        net = gated_discriminator(input_dim, hidden_dims)
+    return init_linear_layers(net, init)
 
 
 @NETWORKS.register("conv")

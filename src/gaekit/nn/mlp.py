@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from gaekit.config import check_count
 from gaekit.errors import ConfigError
+from gaekit.nn.activations import activation_layer
 from gaekit.nn.base import BaseDecoder, BaseEncoder, EncoderOutput
 
 
@@ -20,15 +21,15 @@ def check_widths(hidden_dims: Any, where: str = "hidden_dims") -> tuple[int, ...
     return tuple(check_count(width, f"{where}[{i}]") for i, width in enumerate(hidden_dims))
 
 
-def _mlp(sizes: Sequence[int]) -> nn.Sequential:
+def _mlp(sizes: Sequence[int], activation: str = "relu") -> nn.Sequential:
     layers: list[nn.Module] = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
+        layers += [nn.Linear(fan_in, fan_out), activation_layer(activation)]
     return nn.Sequential(*layers)
 
 
 class MLPEncoder(BaseEncoder):
-    """Flatten -> ``hidden_dims`` ReLU layers -> linear head.
+    """Flatten -> ``hidden_dims`` layers (ReLU, or ``activation``) -> linear head.
 
     With ``variational=True`` one fused head of width ``2 * latent_dim`` gives the
     posterior mean and log-variance (one matmul instead of two).
@@ -40,15 +41,18 @@ class MLPEncoder(BaseEncoder):
     latent_dim : int
     hidden_dims : sequence of int, default (512,)
     variational : bool, default True
+    activation : {"relu", "softplus", "tanh"}, default "relu"
+        The hidden layers' activation (``gaekit.nn.activations.ACTIVATIONS``).
     """
 
-    def __init__(self, input_dim, latent_dim: int, hidden_dims: Sequence[int] = (512,), variational=True):
+    def __init__(self, input_dim, latent_dim: int, hidden_dims: Sequence[int] = (512,), variational=True,
+                 activation: str = "relu"):
         super().__init__()
         self.input_dim = tuple(input_dim)
         self.latent_dim = latent_dim
         self.variational = variational
         sizes = [math.prod(self.input_dim), *check_widths(hidden_dims)]
-        self.body = _mlp(sizes)
+        self.body = _mlp(sizes, activation)
         self.head = nn.Linear(sizes[-1], latent_dim * (2 if variational else 1))
 
     def forward(self, x: Tensor) -> EncoderOutput:
@@ -60,14 +64,15 @@ class MLPEncoder(BaseEncoder):
 
 
 class MLPDecoder(BaseDecoder):
-    """``latent_dim`` -> ``hidden_dims`` ReLU layers -> linear output reshaped to ``input_dim`` (logits)."""
+    """``latent_dim`` -> ``hidden_dims`` layers (ReLU, or ``activation``: one of
+    ``gaekit.nn.activations.ACTIVATIONS``) -> linear output reshaped to ``input_dim`` (logits)."""
 
-    def __init__(self, input_dim, latent_dim: int, hidden_dims: Sequence[int] = (512,)):
+    def __init__(self, input_dim, latent_dim: int, hidden_dims: Sequence[int] = (512,), activation: str = "relu"):
         super().__init__()
         self.input_dim = tuple(input_dim)
         self.latent_dim = latent_dim
         sizes = [latent_dim, *check_widths(hidden_dims)]
-        self.body = _mlp(sizes)
+        self.body = _mlp(sizes, activation)
         self.out = nn.Linear(sizes[-1], math.prod(self.input_dim))
 
     @property

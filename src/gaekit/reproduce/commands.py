@@ -59,7 +59,7 @@ def cmd_reproduce_list(args: argparse.Namespace) -> int:
     print("| recipe | model | data | metric | reference | source | needs | CPU hours |")
     print("|---|---|---|---|---|---|---|---|")
     for r in load_recipes().values():
-        data = r.dataset if r.data_matches_paper else f"{r.dataset} (stand-in: {r.data_note})"
+        data = r.dataset if r.data_matches_paper else f"{r.dataset} (stand-in)"
         reference = f"{r.reference:g}" + (f" ± {r.reference_std:g}" if r.reference_std is not None else "")
         metric = f"{r.metric}, {r.num_importance_samples} IS" if r.metric == "nll" else r.metric
         hours = "?" if r.cpu_hours is None else f"{r.cpu_hours:g} x {r.repeats}"
