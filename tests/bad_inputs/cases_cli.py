@@ -311,6 +311,16 @@ CLI = [
      lambda tmp, fx: ["bench", "report", tmp / "nostudy"], STUDY_REFUSED, "nostudy"),
     ("bench-report-not-study", "bench report a model folder (not a study)",
      lambda tmp, fx: ["bench", "report", fx.copy("model", tmp / "model")], STUDY_REFUSED, "model"),
+    # reproduce
+    ("reproduce-unknown-recipe", "reproduce a recipe that does not exist",
+     lambda tmp, fx: ["reproduce", "vae-imagenet", "--out", tmp / "run"], ConfigError, "vae-imagenet"),
+    ("reproduce-zero-repeats", "reproduce RECIPE --repeats 0",
+     lambda tmp, fx: ["reproduce", "pvae-mnist", "--smoke", "--repeats", "0", "--out", tmp / "run"], ConfigError,
+     "repeats"),
+    ("reproduce-out-under-file", "reproduce RECIPE --out under a regular file",
+     lambda tmp, fx: ["reproduce", "pvae-mnist", "--smoke", "--out", _under_file(tmp)], FOLDER_REFUSED, "afile"),
+    ("reproduce-report-missing", "reproduce report a folder that does not exist",
+     lambda tmp, fx: ["reproduce", "report", tmp / "noruns"], (ConfigError, DataError), "noruns"),
 ]
 
 

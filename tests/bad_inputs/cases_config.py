@@ -404,3 +404,44 @@ for _id, _kwargs, _word in [("nrow-zero", {"nrow": 0}, "nrow"), ("scale-zero", {
     CASES.add(f"config-image-grid-{_id}", "config", f"save_image_grid(images, path, **{_kwargs})", ConfigError,
               _word)(lambda tmp, fx, kwargs=_kwargs: (lambda: __import__("gaekit.images", fromlist=["x"])
                                                       .save_image_grid(fx.x(4), tmp / "grid.png", **kwargs)))
+
+
+# the reproduce issue's networks: mlp options and the VampPrior's gated MLP
+for _id, _kwargs, _word in [
+    ("mlp-unknown-activation", {"name": "mlp", "dataset": (1, 8, 8), "latent_dim": 3, "activation": "swishy"},
+     "swishy"),
+    ("mlp-unknown-init", {"name": "mlp", "dataset": (1, 8, 8), "latent_dim": 3, "init": "zeros-ish"}, "init"),
+    ("gated-mlp-hidden-zero", {"name": "gated_mlp", "dataset": (1, 8, 8), "latent_dim": 3, "hidden_dims": [0]},
+     "hidden_dims"),
+    ("gated-mlp-bounds-reversed", {"name": "gated_mlp", "dataset": (1, 8, 8), "latent_dim": 3,
+                                   "log_var_bounds": [2.0, -6.0]}, "log_var_bounds"),
+]:
+    CASES.add(f"config-network-{_id}", "config", f"create_network(**{_kwargs!r:.70})", ConfigError, _word)(
+        lambda tmp, fx, kwargs=_kwargs: (lambda: __import__("gaekit.nn", fromlist=["x"]).create_network(**kwargs)))
+
+
+def _recipe(**change):
+    """A thunk validating the shipped pvae-mnist recipe with ``change`` applied."""
+    def run():
+        from gaekit.reproduce import Recipe, get_recipe
+
+        Recipe.from_dict({**get_recipe("pvae-mnist").to_dict(), **change})
+
+    return run
+
+
+for _id, _change, _word in [
+    ("unknown-model", {"model": "NoSuchVAE"}, "NoSuchVAE"),
+    ("unknown-metric", {"metric": "bleu"}, "metric"),
+    ("unknown-dataset", {"dataset": "imagenet"}, "imagenet"),
+    ("bad-model-field", {"model_config": {"latnt_dim": 10}}, "latnt_dim"),
+    ("bad-schedule", {"training": {"num_epochs": -5}}, "num_epochs"),
+    ("nll-without-samples", {"num_importance_samples": None}, "num_importance_samples"),
+    ("stand-in-without-note", {"data_matches_paper": False, "data_note": None}, "data_note"),
+    ("zero-tolerance", {"tolerance": 0}, "tolerance"),
+    ("unknown-need", {"needs": ["tpu"]}, "needs"),
+    ("unknown-sampler", {"metric": "fid", "sampler": "langevin"}, "langevin"),
+    ("train-on-test", {"train_split": "test"}, "train_split"),
+]:
+    CASES.add(f"config-recipe-{_id}", "config", f"a reproduce Recipe with {_change!r:.60}", ConfigError, _word)(
+        lambda tmp, fx, change=_change: _recipe(**change))

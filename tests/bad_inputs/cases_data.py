@@ -526,3 +526,47 @@ def _(tmp, fx):
     from gaekit.images import save_image_grid
 
     return lambda: save_image_grid(torch.zeros(0, 1, 8, 8), tmp / "grid.png")
+
+
+# the reproduce issue's datasets: binarized MNIST and procedural dSprites
+def _loader_call(module: str, name: str, *args, **kwargs):
+    return lambda tmp, fx: (lambda: getattr(__import__(module, fromlist=[name]), name)(*args, **kwargs))
+
+
+for _id, _desc, _call, _error, _word in [
+    ("binarized-kind", "load_binarized_mnist(kind='stochastic'): an unknown kind",
+     _loader_call("gaekit.data", "load_binarized_mnist", "train", "stochastic"), ConfigError, "stochastic"),
+    ("binarized-split", "load_binarized_mnist('valid'): an unknown split",
+     _loader_call("gaekit.data", "load_binarized_mnist", "valid"), ConfigError, "valid"),
+    ("binarized-seed", "load_binarized_mnist(seed=-1)",
+     _loader_call("gaekit.data", "load_binarized_mnist", "test", "stand-in", seed=-1), ConfigError, "seed"),
+    ("dsprites-split", "load_dsprites('val'): an unknown split",
+     _loader_call("gaekit.data", "load_dsprites", "val"), ConfigError, "val"),
+    ("dsprites-num-zero", "load_dsprites(num=0)",
+     _loader_call("gaekit.data", "load_dsprites", "test", num=0), ConfigError, "num"),
+    ("dsprites-indices-out-of-range", "generate_dsprites([737280]): an index past the last image",
+     _loader_call("gaekit.data", "generate_dsprites", [737280]), DataError, "737280"),
+]:
+    CASES.add(f"data-load-{_id}", "data", _desc, _error, _word)(_call)
+
+
+@CASES.add("data-load-binarized-static-missing", "data",
+           "load_binarized_mnist(kind='static', root=) a folder without Larochelle's .amat files", DataError,
+           "binarized_mnist_train.amat")
+def _(tmp, fx):
+    from gaekit.data import load_binarized_mnist
+
+    (tmp / "empty").mkdir()
+    return lambda: load_binarized_mnist("train", "static", root=tmp / "empty")
+
+
+@CASES.add("data-load-binarized-static-corrupt", "data",
+           "static binarized MNIST whose .amat files do not match their published checksums", DataError, "sha256")
+def _(tmp, fx):
+    from gaekit.data import load_binarized_mnist
+
+    folder = tmp / "binarized-mnist"
+    folder.mkdir()
+    for split in ("train", "valid", "test"):
+        write(folder / f"binarized_mnist_{split}.amat", " ".join(["0"] * 784) + "\n")
+    return lambda: load_binarized_mnist("train", "static", root=tmp)

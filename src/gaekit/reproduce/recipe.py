@@ -21,7 +21,8 @@ from typing import Any, ClassVar, Literal
 from gaekit.config import BaseConfig
 from gaekit.errors import ConfigError
 
-METRICS = ("nll", "fid")
+METRICS = ("nll", "fid", "elbo")
+SMOKE_BATCH_SIZE = 32
 NEEDS = ("gpu", "inception-weights", "larochelle-files", "celeba")
 
 
@@ -41,11 +42,27 @@ class Recipe(BaseConfig):
         A ``gaekit.data.DATASETS`` name; its train/validation/test splits are used.
     training : dict
         ``TrainerConfig`` fields (``num_epochs``, ``batch_size``, ``learning_rate``, ``scheduler``, ...).
-    metric : {"nll", "fid"}
-        ``nll``: the importance-sampled negative log-likelihood of the test set, in nats; ``fid``: the FID of
-        prior samples against the test set (needs the Inception weights for the paper's FID).
+    metric : {"nll", "fid", "elbo"}
+        ``nll``: the importance-sampled negative log-likelihood, in nats; ``fid``: the FID (Inception-v3) of
+        ``sampler``'s samples against the measured split; ``elbo``: the negative ELBO per image, in nats, with
+        the model's own training objective reported beside it as ``objective`` (for beta-TC-VAE, Chen et
+        al.'s "modified ELBO"), both averaged over batches of the training ``batch_size``.
     num_importance_samples : int or None
         The importance samples of the paper's NLL estimate (``nll``).
+    sampler : str, default "normal"
+        For ``fid``: how images are generated: ``"normal"`` (the prior) or a registered sampler (``"gmm"``
+        for the RAE paper's ex-post density estimation), fitted on the training split.
+    sampler_options : dict
+        Fields of that sampler's config (``{"n_components": 10}``).
+    train_split : {"train", "train_full"}, default "train"
+        What the model trains on. ``"train"`` keeps the validation split for the trainer's evaluation;
+        ``"train_full"`` (all of a dataset that publishes no split, as Chen et al. train on all of dSprites)
+        trains without one.
+    measure_split : {"test", "validation", "train", "train_full"}, default "test"
+        Where the metric is measured (``"train_full"`` where the paper reports training-set values).
+    other_references : dict of str to float
+        Published values of further quantities the metric reports (``{"objective": 712.26}`` for the
+        beta-TC-VAE row's modified ELBO): shown in the row beside what was obtained, not judged.
     repeats : int, default 1
         Training runs (seeds ``seed``, ``seed + 1``, ...); the row reports their mean and standard deviation.
     reference, reference_std : float
@@ -73,11 +90,16 @@ class Recipe(BaseConfig):
     model_config: dict[str, Any]
     dataset: str
     training: dict[str, Any]
-    metric: Literal["nll", "fid"]
+    metric: Literal["nll", "fid", "elbo"]
     reference: float
     tolerance: float
     source: str
     num_importance_samples: int | None = None
+    sampler: str = "normal"
+    sampler_options: dict[str, Any] = field(default_factory=dict)
+    train_split: Literal["train", "train_full"] = "train"
+    measure_split: Literal["test", "validation", "train", "train_full"] = "test"
+    other_references: dict[str, float] = field(default_factory=dict)
     repeats: int = 1
     reference_std: float | None = None
     data_matches_paper: bool = True
@@ -98,6 +120,11 @@ class Recipe(BaseConfig):
                       "a positive int for metric 'nll'")
         self._require("data_note", self.data_matches_paper or bool(self.data_note),
                       "a description of the stand-in data when data_matches_paper is false")
+        numbers = all(isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+                      for k, v in self.other_references.items())
+        self._require("other_references", numbers, "a mapping of quantity names to numbers")
+        if self.metric == "fid":
+            self.sampler_config()
         self.model_class()  # the model and its config fields
         self.trainer_config(output_dir=None)  # the schedule
         from gaekit.data import DATASETS
@@ -116,6 +143,18 @@ class Recipe(BaseConfig):
             raise ConfigError(f"Recipe {self.recipe!r}: model_config is invalid: {err}") from None
         return model_cls
 
+    def sampler_config(self):
+        """The config of the ``fid`` metric's sampler (``None`` for the prior), after checking its options."""
+        if self.sampler == "normal" and not self.sampler_options:
+            return None
+        from gaekit.samplers import resolve_sampler
+
+        sampler_cls = resolve_sampler(self.sampler, f"Recipe {self.recipe!r}: sampler")
+        try:
+            return sampler_cls.config_class.from_dict(self.sampler_options)
+        except ConfigError as err:
+            raise ConfigError(f"Recipe {self.recipe!r}: sampler_options is invalid: {err}") from None
+
     def trainer_config(self, **overrides: Any):
         """The ``TrainerConfig`` of the schedule, with ``overrides`` (``output_dir``, ``seed``, ...)."""
         from gaekit.trainers import TrainerConfig
@@ -126,9 +165,10 @@ class Recipe(BaseConfig):
             raise ConfigError(f"Recipe {self.recipe!r}: training is invalid: {err}") from None
 
     def smoke(self) -> Recipe:
-        """The same recipe, shortened to seconds (one epoch, 2 importance samples, one repeat): the end-to-end
-        check of the default test suite, not a reproduction."""
-        training = {**self.training, "num_epochs": 1}
+        """The same recipe, shortened to seconds (one epoch of batches of at most 32, 2 importance samples, one
+        repeat): the end-to-end check of the default test suite, not a reproduction."""
+        training = {**self.training, "num_epochs": 1,
+                    "batch_size": min(self.trainer_config(output_dir=None).batch_size, SMOKE_BATCH_SIZE)}
         return dataclasses.replace(self, training=training, repeats=1,
                                    num_importance_samples=2 if self.metric == "nll" else self.num_importance_samples)
 
@@ -174,6 +214,7 @@ class RecipeResult:
     seconds: float
     device: str
     details: list[dict[str, Any]] = field(default_factory=list)
+    other_references: dict[str, float] = field(default_factory=dict)
 
     @property
     def mean(self) -> float:
@@ -189,9 +230,15 @@ class RecipeResult:
     def within_tolerance(self) -> bool:
         return abs(self.mean - self.reference) <= self.tolerance
 
+    def other_means(self) -> dict[str, float]:
+        """The mean over repeats of each quantity of ``other_references`` that every repeat reported."""
+        return {key: sum(d[key] for d in self.details) / len(self.details) for key in self.other_references
+                if self.details and all(key in d for d in self.details)}
+
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "mean": self.mean, "std": self.std,
-                "difference": self.mean - self.reference, "within_tolerance": self.within_tolerance}
+                "difference": self.mean - self.reference, "within_tolerance": self.within_tolerance,
+                "other_means": self.other_means()}
 
     def row(self) -> str:
         """The Markdown table row: obtained (mean ± std) | reference | difference | within tolerance | data."""
@@ -199,6 +246,10 @@ class RecipeResult:
         data = "the paper's" if self.data_matches_paper else f"stand-in: {self.data_note}"
         verdict = "yes" if self.within_tolerance else "no"
         smoke = " (smoke run, not a reproduction)" if self.smoke else ""
+        others = self.other_means()
+        if others:
+            obtained += "; " + ", ".join(f"{key} {value:.2f} (reference {self.other_references[key]:.2f})"
+                                         for key, value in others.items())
         return (f"| `{self.recipe}`{smoke} | {self.metric} | {obtained} | {self.reference:.2f} | "
                 f"{self.mean - self.reference:+.2f} | {verdict} (±{self.tolerance:g}) | {data} |")
 
