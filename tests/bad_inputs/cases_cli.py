@@ -319,6 +319,9 @@ CLI = [
      "repeats"),
     ("reproduce-out-under-file", "reproduce RECIPE --out under a regular file",
      lambda tmp, fx: ["reproduce", "pvae-mnist", "--smoke", "--out", _under_file(tmp)], FOLDER_REFUSED, "afile"),
+    ("reproduce-inception-weights-missing", "reproduce RECIPE --inception-weights of a file that does not exist",
+     lambda tmp, fx: ["reproduce", "rae-l2-mnist", "--smoke", "--inception-weights", tmp / "noweights.pth",
+                      "--out", tmp / "run"], ConfigError, "noweights.pth"),
     ("reproduce-report-missing", "reproduce report a folder that does not exist",
      lambda tmp, fx: ["reproduce", "report", tmp / "noruns"], (ConfigError, DataError), "noruns"),
 ]

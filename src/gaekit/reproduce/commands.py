@@ -39,6 +39,8 @@ def add_reproduce_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--repeats", type=positive_int, help="training runs (default: the recipe's)")
     run.add_argument("--smoke", action="store_true", help="seconds-long end-to-end check, not a reproduction")
     run.add_argument("--data-dir", help="where the dataset is looked up first")
+    run.add_argument("--inception-weights", help="the FID Inception-v3 weights file (fid rows; default: gaekit's "
+                                                 "cache, downloaded once and checksummed when missing)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_reproduce_run)
     report = rep_sub.add_parser("report", help="gather the rows under DIR into report.md")
@@ -75,7 +77,8 @@ def cmd_reproduce_run(args: argparse.Namespace) -> int:
     recipe = get_recipe(args.recipe)
     out = Path(args.out or f"gaekit_reproduce/{recipe.recipe}{'-smoke' if args.smoke else ''}")
     result = run_recipe(recipe, out, repeats=args.repeats, device=args.device, data_dir=args.data_dir,
-                        smoke=args.smoke, show_progress=not args.no_progress)
+                        smoke=args.smoke, show_progress=not args.no_progress,
+                        inception_weights=args.inception_weights)
     print(f"{ROW_HEADER}\n{result.row()}\nresult: {out / 'result.json'}")
     return 0
 

@@ -20,7 +20,8 @@ SMOKE_SIZES = {"train": 64, "train_full": 64, "validation": 32, "test": 32}
 
 
 def run_recipe(recipe: Recipe, out: str | Path, *, repeats: int | None = None, device: str = "cpu",
-               data_dir: str | Path | None = None, smoke: bool = False, show_progress: bool = False) -> RecipeResult:
+               data_dir: str | Path | None = None, smoke: bool = False, show_progress: bool = False,
+               inception_weights: str | Path | None = None) -> RecipeResult:
     """Train and measure ``recipe`` ``repeats`` times (default: the recipe's) in ``out``; return the result.
 
     Parameters
@@ -36,6 +37,9 @@ def run_recipe(recipe: Recipe, out: str | Path, *, repeats: int | None = None, d
     smoke : bool, default False
         Shorten to seconds (one epoch on a few hundred images, 2 importance samples): checks that the recipe
         runs end to end; its row says it is no reproduction.
+    inception_weights : str or Path, optional
+        The FID Inception-v3 weights file for ``fid`` recipes (default: gaekit's cache; downloaded once, and
+        checked against its sha256, when missing).
     """
     from gaekit.serialization import ensure_output_folder, read_json, write_json
 
@@ -44,6 +48,9 @@ def run_recipe(recipe: Recipe, out: str | Path, *, repeats: int | None = None, d
     repeats = recipe.repeats if repeats is None else repeats
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise ConfigError(f"repeats={repeats!r} is invalid: expected a positive int")
+    if inception_weights is not None and not Path(inception_weights).expanduser().is_file():
+        raise ConfigError(f"inception_weights={str(inception_weights)!r}: no such file (the FID Inception-v3 "
+                          "weights, pt_inception-2015-12-05-6726825d.pth or its .safetensors conversion)")
     start = time.perf_counter()
     splits = _splits(recipe, data_dir, smoke)  # before anything is written: missing data leaves no folder
     out = ensure_output_folder(out, "gaekit reproduce: --out")
@@ -53,7 +60,8 @@ def run_recipe(recipe: Recipe, out: str | Path, *, repeats: int | None = None, d
         if not (folder / "value.json").is_file():
             trainer = _train(recipe, folder / "train", recipe.seed + i - 1, device, splits, show_progress)
             write_json(folder / "value.json",
-                       {"seed": recipe.seed + i - 1, **_measure(recipe, trainer, splits, smoke)})
+                       {"seed": recipe.seed + i - 1,
+                        **_measure(recipe, trainer, splits, smoke, inception_weights)})
         details.append(read_json(folder / "value.json", "recipe value"))
     result = RecipeResult(recipe=recipe.recipe, metric=recipe.metric, values=[d["value"] for d in details],
                           reference=recipe.reference, tolerance=recipe.tolerance, source=recipe.source,
@@ -103,7 +111,8 @@ def _train(recipe: Recipe, training_dir: Path, seed: int, device: str, splits: d
     return trainer
 
 
-def _measure(recipe: Recipe, trainer: Any, splits: dict[str, Any], smoke: bool) -> dict[str, Any]:
+def _measure(recipe: Recipe, trainer: Any, splits: dict[str, Any], smoke: bool,
+             inception_weights: str | Path | None) -> dict[str, Any]:
     """The recipe's metric on its ``measure_split``, as the paper measured it."""
     from gaekit.metrics import EvaluationData, evaluate
 
@@ -120,7 +129,7 @@ def _measure(recipe: Recipe, trainer: Any, splits: dict[str, Any], smoke: bool) 
     # the paper's FID needs the Inception-v3; a smoke run scores with a fixed random projection (seconds)
     extractor = _smoke_extractor(model.input_dim) if smoke else "inception-v3"
     result = evaluate(model, data, tasks="generation", sampler=recipe.sampler_config() or "normal",
-                      extractor=extractor, dataset=recipe.dataset)
+                      extractor=extractor, dataset=recipe.dataset, inception_weights=inception_weights)
     (values,) = result.generation.values()  # one sampler
     fid = next(v for k, v in values.items() if k.startswith("fid"))
     return {"value": fid, "sampler": recipe.sampler, "extractor": "random projection (smoke)" if smoke else
