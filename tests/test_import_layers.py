@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (4, "trainers", ("trainers",)),
     (5, "samplers", ("samplers",)),
     (6, "metrics & tracking", ("metrics", "tracking")),
-    (7, "pipelines & bench", ("pipelines", "bench", "reproduce")),
+    (7, "pipelines & bench", ("pipelines", "bench", "reproduce", "pythae")),
     (8, "cli", ("cli", "__main__")),
 )
 

@@ -30,6 +30,11 @@ from gaekit.errors import ConfigError
 
 _MISSING = object()
 
+# readers of configs written by another library, by the "name" it writes (Pythae's "VAEConfig", ...): each maps
+# such a dict to the gaekit config's dict (with its gaekit "name"); ``from_dict`` uses them. They are registered
+# by the layer that knows them (gaekit.models.pythae_config, gaekit.trainers.pythae_config, ...).
+FOREIGN_READERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
 # seeds are refused outside [0, SEED_LIMIT): torch and numpy take at most 64-bit seeds
 SEED_LIMIT = 2**63
 
@@ -375,6 +380,12 @@ class BaseConfig:
                               f"{_json_kind(data)}: {data!r:.80}")
         data = dict(data)
         name = data.pop("name", None)
+        if name is not None and name != cls.name and name in FOREIGN_READERS:  # e.g. Pythae's "VAEConfig"
+            data = dict(FOREIGN_READERS[name]({"name": name, **data}))
+            foreign, name = name, data.pop("name", None)
+            if name != cls.name:
+                raise ConfigError(f"this is a config for {foreign!r} (gaekit's {name!r}), not for {cls.name!r} "
+                                  f"({cls.__name__})")
         if name is not None and name != cls.name:
             raise ConfigError(f"this is a config for {name!r}, not for {cls.name!r} ({cls.__name__})")
         data = cls.resolve_aliases(data)

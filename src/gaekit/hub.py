@@ -74,6 +74,9 @@ def download_model_folder(repo_id: str, revision: str | None = None, *, token: s
                           cache_dir: str | Path | None = None) -> Path:
     """Download a repository pushed with ``push_to_hub`` (``snapshot_download``); return its local folder.
 
+    A Pythae repository (``model.pt``, ``model_config.json``, ``environment.json``, and ``encoder.pkl`` /
+    ``decoder.pkl`` for custom networks, which are downloaded but never unpickled) downloads the same way.
+
     ``revision`` is a branch, tag or commit (default ``main``); ``cache_dir`` the Hub cache (default
     ``HF_HUB_CACHE``). With ``HF_HUB_OFFLINE=1`` the cached snapshot is used. ``AutoModel.from_hub`` loads
     the folder.

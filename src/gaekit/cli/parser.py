@@ -78,8 +78,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     _add_data_args(train, default=None, default_text="digits; with --resume, the dataset recorded in the "
                                                      "checkpoint, and a different one is refused")
     train.add_argument("--model-config", help="JSON file holding an object of model config fields (a \"name\" "
-                                              "in it must be the model's)")
-    train.add_argument("--training-config", help="JSON file holding an object of TrainerConfig fields")
+                                              "in it must be the model's), or a Pythae model config file "
+                                              "(\"name\": \"VAEConfig\", ...), which also names the model")
+    train.add_argument("--training-config", help="JSON file holding an object of TrainerConfig fields, or a Pythae "
+                                                 "trainer config file (\"name\": \"BaseTrainerConfig\", ...)")
     train.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="model config field (value parsed as JSON when possible); repeatable")
     train.add_argument("--net", default=None, choices=["mlp", "conv", "convnet", "resnet"],

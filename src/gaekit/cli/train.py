@@ -95,10 +95,12 @@ def _fresh_training(args: argparse.Namespace):
 
     if args.model and args.model_option and args.model != args.model_option:
         raise ConfigError(f"two models named: {args.model!r} and --model {args.model_option!r}")
-    model_cls = MODELS.get(args.model_option or args.model or "VAE")
     fields = _json_object(args.model_config, "--model-config") if args.model_config is not None else {}
+    fields, pythae_model = _from_pythae_model_config(fields)
+    model_cls = MODELS.get(args.model_option or args.model or pythae_model or "VAE")
     set_fields = _set_fields(args.set, model_cls.config_class)
     training = _json_object(args.training_config, "--training-config") if args.training_config is not None else {}
+    training = _from_pythae_training_config(training, evaluated=not args.no_eval)
     for key, value in (("num_epochs", args.epochs), ("batch_size", args.batch_size),
                        ("learning_rate", args.lr), ("output_dir", args.output_dir), ("seed", args.seed)):
         if value is not None:
@@ -108,7 +110,8 @@ def _fresh_training(args: argparse.Namespace):
     training_config = TrainerConfig.from_dict(training)
     dataset = args.dataset or "digits"
     train, val = _train_data(dataset, args.data_dir, not args.no_eval)
-    fields.setdefault("input_dim", list(train.sample_shape))
+    if fields.get("input_dim") is None:  # absent, or null as Pythae writes it
+        fields["input_dim"] = list(train.sample_shape)
     for key, flag, value in (("latent_dim", "--latent-dim", args.latent_dim),
                              ("reconstruction_loss", "--reconstruction-loss", args.reconstruction_loss),
                              ("network", "--net", args.net)):
@@ -125,6 +128,26 @@ def _fresh_training(args: argparse.Namespace):
                       data_source=_data_source(dataset, args.data_dir, val is not None))
     _run(trainer)
     return trainer
+
+
+def _from_pythae_model_config(fields: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """A Pythae model config (``"name": "VAEConfig"``, Pythae's fields) as gaekit's config fields, and the gaekit
+    model it names; any other config as it is (and None)."""
+    from gaekit.models.pythae_config import PYTHAE_CONFIG_NAMES, model_config_from_pythae
+
+    if fields.get("name") not in PYTHAE_CONFIG_NAMES:
+        return fields, None
+    data = model_config_from_pythae(fields).to_dict()
+    return data, data["name"]
+
+
+def _from_pythae_training_config(training: dict[str, Any], evaluated: bool) -> dict[str, Any]:
+    """A Pythae trainer config (``"name": "BaseTrainerConfig"``, ...) as ``TrainerConfig`` fields; others unchanged."""
+    from gaekit.trainers.pythae_config import PYTHAE_TRAINER_CONFIGS, trainer_config_from_pythae
+
+    if training.get("name") not in PYTHAE_TRAINER_CONFIGS:
+        return training
+    return trainer_config_from_pythae(training, with_eval_data=evaluated).to_dict()
 
 
 def _resume(args: argparse.Namespace):

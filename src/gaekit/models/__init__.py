@@ -11,7 +11,10 @@ in a public module is registered and exported.
 from gaekit.models.auto import AutoModel
 from gaekit.models.base import MODELS, BaseAE, BaseAEConfig, ModelOutput
 from gaekit.models.factory import create_model
+from gaekit.models.pythae_config import model_config_from_pythae
+from gaekit.models.pythae_folders import load_pythae_folder
 from gaekit.models.step import StepContext
 
-__all__ = ["MODELS", "AutoModel", "create_model", "BaseAE", "BaseAEConfig", "ModelOutput", "StepContext"]
+__all__ = ["MODELS", "AutoModel", "create_model", "BaseAE", "BaseAEConfig", "ModelOutput", "StepContext",
+           "model_config_from_pythae", "load_pythae_folder"]
 __all__ += MODELS.discover(__name__, __path__, globals())

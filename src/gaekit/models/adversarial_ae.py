@@ -34,6 +34,7 @@ from torch import nn
 
 from gaekit.models import _losses
 from gaekit.models.base import MODELS, ModelOutput, StepContext, batch_data
+from gaekit.models.pythae_networks import discriminator_logits
 from gaekit.models.vae import VAE, VAEConfig
 
 
@@ -90,12 +91,12 @@ class Adversarial_AE(VAE):  # noqa: N801 - the model's name
         recon_x, recon_loss = self.reconstruction_terms(self.decode_logits(z), x)
         recon_loss = recon_loss.mean()
         # generator: the encoder's codes should be taken for prior samples
-        adversarial = _losses.bce_with_logits_target(self.discriminator(z), 1).mean()
+        adversarial = _losses.bce_with_logits_target(discriminator_logits(self.discriminator, z), 1).mean()
         autoencoder_loss = c.reconstruction_loss_scale * recon_loss + c.adversarial_loss_scale * adversarial
         # discriminator: prior samples are "real", the (detached) codes "fake"
         prior = self.sample_prior(len(z)).to(z.dtype)
-        discriminator_loss = (_losses.bce_with_logits_target(self.discriminator(prior), 1)
-                              + _losses.bce_with_logits_target(self.discriminator(z.detach()), 0)).mean()
+        real, fake = (discriminator_logits(self.discriminator, codes) for codes in (prior, z.detach()))
+        discriminator_loss = (_losses.bce_with_logits_target(real, 1) + _losses.bce_with_logits_target(fake, 0)).mean()
         return ModelOutput(
             loss=autoencoder_loss, recon_x=recon_x, z=z,
             terms={"recon_loss": recon_loss, "adversarial_loss": adversarial, "discriminator_loss": discriminator_loss},

@@ -1,4 +1,4 @@
-"""``AutoModel``: load any saved gaekit model, dispatching on the name in its ``config.json``."""
+"""``AutoModel``: load any saved gaekit model (or Pythae model folder), dispatching on the name in its config."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 from torch import nn
 
+from gaekit.errors import ConfigError
 from gaekit.models.base import BaseAE
 
 
@@ -27,7 +28,8 @@ class AutoModel:
 
         ``folder`` is the model folder itself (a run's ``final_model/``); a run folder, a training
         checkpoint or a sampler folder is refused with a ``CheckpointError`` saying what to pass instead.
-        A file that is not a gaekit file (e.g. a pickle) gives ``UnsafeLoadError``.
+        A file that is not a gaekit file (e.g. a pickle) gives ``UnsafeLoadError``. A Pythae folder (``model.pt``,
+        ``model_config.json``) is read without unpickling: see ``gaekit.models.pythae_folders``.
         """
         return BaseAE.load_from_folder(folder, encoder=encoder, decoder=decoder, **networks)
 
@@ -45,3 +47,20 @@ class AutoModel:
 
         folder = download_model_folder(repo_id, revision, token=token, cache_dir=cache_dir)
         return BaseAE.load_from_folder(folder, encoder=encoder, decoder=decoder, **networks)
+
+    @classmethod
+    def load_from_hf_hub(cls, hf_hub_path: str, allow_pickle: bool = False, revision: str | None = None, *,
+                         token: str | None = None, cache_dir: str | Path | None = None,
+                         encoder: nn.Module | None = None, decoder: nn.Module | None = None,
+                         **networks: nn.Module | None) -> BaseAE:
+        """Pythae's name for ``from_hub``: a gaekit or Pythae repository (``model.pt``, ``model_config.json``,
+        ``environment.json``), e.g. the Pythae authors' ``clementchadebec/reproduced_iwae``.
+
+        ``allow_pickle`` is Pythae's consent to unpickle ``encoder.pkl`` / ``decoder.pkl``: gaekit never unpickles,
+        with or without it, so a repository with custom networks loads only when they are passed again
+        (``encoder=``, ``decoder=``, ...); they receive the saved weights.
+        """
+        if not isinstance(allow_pickle, bool):
+            raise ConfigError(f"allow_pickle={allow_pickle!r} is invalid: expected True or False")
+        return cls.from_hub(hf_hub_path, revision, token=token, cache_dir=cache_dir, encoder=encoder,
+                            decoder=decoder, **networks)

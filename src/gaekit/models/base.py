@@ -19,8 +19,10 @@ from gaekit.data import check_batch, check_codes
 from gaekit.errors import CheckpointError, ConfigError
 from gaekit.models import _losses
 from gaekit.models.factory import MODELS, saved_model_builder
+from gaekit.models.outputs import ModelOutput, batch_data
+from gaekit.models.pythae_networks import decoder_logits, encoder_output
 from gaekit.models.step import StepContext
-from gaekit.nn import EncoderOutput, as_encoder_output, check_network_options, create_network
+from gaekit.nn import EncoderOutput, check_network_options, create_network
 from gaekit.nn.base import check_build_memory, check_fits_in_memory, large_sizes
 from gaekit.serialization import (
     as_folder_path,
@@ -33,7 +35,11 @@ from gaekit.serialization import (
     write_json,
 )
 
-__all__ = ["MODELS", "BaseAE", "BaseAEConfig", "BaseModel", "ModelOutput", "StepContext"]
+__all__ = ["MODELS", "BaseAE", "BaseAEConfig", "BaseModel", "ModelOutput", "StepContext", "batch_data"]
+
+# readers of other libraries' model folders, ``reader(folder, cls, networks) -> model | None`` (None: not its
+# folder); ``gaekit.models.pythae_folders`` adds Pythae's when ``gaekit.models`` is imported
+FOREIGN_FOLDER_READERS: list[Any] = []
 
 
 @dataclass
@@ -96,40 +102,6 @@ class BaseAEConfig(BaseConfig):
         """Bytes of the tensors a model of this config holds besides its networks (codebooks, pseudo-inputs,
         ...): checked against the machine's memory before the model is built. 0 by default."""
         return 0
-
-
-@dataclass
-class ModelOutput:
-    """What ``forward`` returns.
-
-    ``loss`` is the scalar used for logging and model selection; ``terms`` holds every named
-    loss term (also readable as attributes, e.g. ``out.kl``); ``group_losses`` is set by models
-    trained with several optimizers (one loss per parameter group).
-    """
-
-    loss: Tensor
-    recon_x: Tensor | None = None
-    z: Tensor | None = None
-    terms: dict[str, Tensor] = field(default_factory=dict)
-    group_losses: dict[str, Tensor] | None = None
-
-    def __getattr__(self, name: str) -> Tensor:
-        terms = self.__dict__.get("terms", {})
-        if name in terms:
-            return terms[name]
-        raise AttributeError(f"ModelOutput has no field or loss term {name!r}; terms: {sorted(terms)}")
-
-
-def batch_data(batch: Any) -> Tensor:
-    """The data tensor of a batch given as a ``Batch``, a dict with ``"data"`` or a tensor."""
-    if isinstance(batch, Tensor):
-        return batch
-    if isinstance(batch, dict):
-        return batch["data"]
-    data = getattr(batch, "data", None)
-    if isinstance(data, Tensor):
-        return data
-    raise TypeError(f"a batch must be a Tensor, a dict with 'data' or a gaekit Batch; got {type(batch)}")
 
 
 class BaseModel(nn.Module):
@@ -285,7 +257,7 @@ class BaseAE(BaseModel):
         """The encoder's output for a batch ``x`` shaped ``(B, *input_dim)`` (``DataError`` otherwise)."""
         if not isinstance(x, Tensor) or x.shape[1:] != self.model_config.input_dim:  # one cheap test per step
             x = check_batch(x, self.input_dim, "x", self.device)
-        return as_encoder_output(self.encoder(x))
+        return encoder_output(self.encoder(x))  # Pythae's ModelOutput(embedding=...) too
 
     def decode_logits(self, z: Tensor) -> Tensor:
         """Decoder output before the output activation; ``DataError`` for codes not shaped as the decoder's
@@ -293,7 +265,7 @@ class BaseAE(BaseModel):
         code_shape = getattr(self.decoder, "latent_shape", None)
         if not isinstance(z, Tensor) or (code_shape is not None and z.shape[1:] != code_shape):  # one cheap test
             check_codes(z, code_shape)
-        return self.decoder(z)
+        return decoder_logits(self.decoder, z, self.model_config.output_activation)  # a final nn.Sigmoid is read
 
     def activate(self, logits: Tensor) -> Tensor:
         return torch.sigmoid(logits) if self.model_config.output_activation == "sigmoid" else logits
@@ -411,6 +383,9 @@ class BaseAE(BaseModel):
         folder = as_folder_path(folder, f"{cls.__name__}.load_from_folder: folder")
         given = {"encoder": encoder, "decoder": decoder, **networks}
         check_networks(f"{cls.__name__}.load_from_folder", given)
+        for reader in FOREIGN_FOLDER_READERS:  # another library's folder (Pythae's: models.pythae_folders)
+            if (model := reader(folder, cls, given)) is not None:
+                return model
         meta = read_folder_metadata(folder, "model")
         path, name = folder / "gaekit.json", meta["model_name"]
         if cls is BaseAE and name not in MODELS:

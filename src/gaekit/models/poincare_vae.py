@@ -39,8 +39,9 @@ from gaekit.data import check_batch
 from gaekit.errors import ConfigError
 from gaekit.models._manifold import ManifoldVAE
 from gaekit.models.base import MODELS
+from gaekit.models.pythae_networks import encoder_output
 from gaekit.models.vae import VAEConfig
-from gaekit.nn import EncoderOutput, as_encoder_output
+from gaekit.nn import EncoderOutput
 from gaekit.nn.gyroplane import GyroplaneLayer
 
 BallNormal = D.WrappedNormal | D.RiemannianNormal
@@ -115,7 +116,7 @@ class PoincareVAE(ManifoldVAE):
         ``BaseAE.encode``)."""
         if not isinstance(x, Tensor) or x.shape[1:] != self.model_config.input_dim:  # one cheap test per step
             x = check_batch(x, self.input_dim, "x", self.device)
-        out = as_encoder_output(self.encoder(x))
+        out = encoder_output(self.encoder(x))  # Pythae's ModelOutput too
         return EncoderOutput(embedding=M.expmap0(out.embedding, self.curvature), log_covariance=out.log_covariance)
 
     def posterior_distribution(self, x: Tensor) -> BallNormal:

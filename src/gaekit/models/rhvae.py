@@ -39,6 +39,7 @@ from torch import Tensor, nn
 from gaekit.models import _losses, step
 from gaekit.models.base import MODELS, ModelOutput, StepContext, batch_data
 from gaekit.models.hvae import HVAE, HVAEConfig
+from gaekit.models.pythae_networks import metric_output
 
 METRIC_BUFFERS = ("centroids", "metric_matrices", "last_batch_centroids", "last_batch_matrices")
 
@@ -172,7 +173,7 @@ class RHVAE(HVAE):
         x = batch_data(batch)
         mean, log_var = self.posterior(x)
         if self.training:  # the batch's metric, differentiable; kept for on_epoch_end
-            L = self.metric(x)  # the metric network: L_psi(x_i)
+            L = metric_output(self.metric(x))  # the metric network: L_psi(x_i)
             centroids, matrices = mean, L @ L.transpose(-1, -2)
             self.last_batch_centroids = mean.detach().clone()
             self.last_batch_matrices = matrices.detach().clone()

@@ -17,7 +17,8 @@ from gaekit.samplers.base import (
     resolve_sampler,
     sampler_for_config,
 )
+from gaekit.samplers.pythae_config import sampler_config_from_pythae
 
 __all__ = ["SAMPLERS", "SAMPLER_ALIASES", "BaseSampler", "BaseSamplerConfig", "SamplerNotFittedError",
-           "embed_dataset", "resolve_sampler", "sampler_for_config"]
+           "embed_dataset", "resolve_sampler", "sampler_config_from_pythae", "sampler_for_config"]
 __all__ += SAMPLERS.discover(__name__, __path__, globals())

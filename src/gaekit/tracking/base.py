@@ -1,8 +1,9 @@
 """What every experiment-tracking callback shares: flattened params, metric names, and never crashing training.
 
-A tracking callback turns the trainer's hooks into four backend calls -- ``start`` (open a
-run and log the flattened model and trainer configs), ``log_metrics``, ``log_model`` (the
-final model folder) and ``close`` -- each implemented by one backend file. If a backend
+A tracking callback turns the trainer's hooks into five backend calls -- ``start`` (open a
+run and log the flattened model and trainer configs), ``log_metrics``, ``log_images`` (image
+grids, see ``TrainerConfig.images_every_n_epochs``), ``log_model`` (the final model folder) and
+``close`` -- each implemented by one backend file. If a backend
 call raises (a tracking server going away, a full disk), the callback logs a warning,
 closes what it can, sets ``detached`` and ignores every later hook: training goes on.
 """
@@ -16,9 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from gaekit.errors import ConfigError, GaekitError
-from gaekit.trainers.callbacks import TrainerCallback
+from gaekit.trainers.callbacks import TrainerCallback, epoch_metrics, step_metrics
 
 if TYPE_CHECKING:
+    import numpy as np
+    from torch import Tensor
+
     from gaekit.models.base import ModelOutput
     from gaekit.trainers.trainer import Trainer
 
@@ -50,12 +54,35 @@ def run_params(trainer: Trainer) -> dict[str, Any]:
     })
 
 
+def image_grids(images: Mapping[str, Tensor]) -> dict[str, np.ndarray]:
+    """One uint8 ``(H, W, C)`` grid per kind of image batch (``gaekit.images.make_grid``).
+
+    ``"reconstructions"`` are shown below their ``"inputs"`` (one row each); ``"samples"`` and any other
+    kind fill a square grid. ``"inputs"`` alone (without reconstructions) is a grid of its own.
+    """
+    import torch
+
+    from gaekit.images import make_grid
+
+    grids: dict[str, np.ndarray] = {}
+    for kind, batch in images.items():
+        if kind == "inputs" and "reconstructions" in images:
+            continue
+        if kind == "reconstructions" and "inputs" in images:
+            inputs = images["inputs"]
+            grids[kind] = make_grid(torch.cat([inputs.to(batch.device), batch]), nrow=len(inputs))
+        else:
+            grids[kind] = make_grid(batch)
+    return grids
+
+
 class TrackingCallback(TrainerCallback):
     """Base of the tracking callbacks: subclasses implement ``start``, ``log_metrics`` and ``close``.
 
     Metrics are logged at the trainer's global step: ``step/loss`` and ``step/<term>`` every
     ``log_every_n_steps`` steps, and ``epoch/<key>`` for every numeric entry of the epoch's
-    history record (``train_loss``, ``eval_loss``, the loss terms, ``lr_<group>``, ``epoch``).
+    history record (``train_loss``, ``eval_loss``, the loss terms, ``lr_<group>``, ``epoch``). The images of
+    ``TrainerConfig.images_every_n_epochs`` are logged as ``images/<kind>`` grids (see ``image_grids``).
 
     Parameters
     ----------
@@ -85,6 +112,9 @@ class TrackingCallback(TrainerCallback):
         """Log scalar ``metrics`` at global step ``step``."""
         raise NotImplementedError
 
+    def log_images(self, grids: dict[str, np.ndarray], step: int) -> None:
+        """Log uint8 ``(H, W, C)`` image grids by kind (``"samples"``, ...) at ``step`` (default: nothing)."""
+
     def log_epoch(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         """Log an epoch's metrics; backends that add more per epoch (images) extend this."""
         self.log_metrics(metrics, trainer.state.global_step)
@@ -106,16 +136,15 @@ class TrackingCallback(TrainerCallback):
         every = self.log_every_n_steps or trainer.config.log_every_n_steps
         if not self._running or trainer.state.global_step % every:
             return
-        values = {"loss": output.loss, **output.terms}
-        metrics = {f"step/{k}": float(v.detach()) for k, v in values.items()}
-        self._call(self.log_metrics, metrics, trainer.state.global_step)
+        self._call(self.log_metrics, step_metrics(output), trainer.state.global_step)
+
+    def on_prediction_step(self, trainer: Trainer, images: dict[str, Tensor]) -> None:
+        if self._running:
+            self._call(lambda: self.log_images(image_grids(images), trainer.state.global_step))
 
     def on_epoch_end(self, trainer: Trainer, record: dict[str, Any]) -> None:
-        if not self._running:
-            return
-        metrics = {f"epoch/{k}": float(v) for k, v in record.items()
-                   if k != "global_step" and isinstance(v, (int, float)) and not isinstance(v, bool)}
-        self._call(self.log_epoch, trainer, metrics)
+        if self._running:
+            self._call(self.log_epoch, trainer, epoch_metrics(record))
 
     def on_train_end(self, trainer: Trainer) -> None:
         if not self._running:

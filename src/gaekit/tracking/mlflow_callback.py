@@ -1,4 +1,4 @@
-"""``MLflowCallback``: params, step and epoch metrics, and the final model folder in an MLflow run."""
+"""``MLflowCallback``: params, step and epoch metrics, image grids and the final model folder in an MLflow run."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from gaekit._extras import require_extra
 from gaekit.tracking.base import TrackingCallback
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from gaekit.trainers.trainer import Trainer
 
 _MAX_PARAMS, _MAX_METRICS = 100, 1000  # MLflow's per-request limits of log_batch
@@ -19,8 +21,9 @@ class MLflowCallback(TrackingCallback):
     """Log a training run to MLflow (extra ``mlflow``) through ``MlflowClient``, without global state.
 
     Params are the flattened model and trainer configs (``model.latent_dim``,
-    ``trainer.learning_rate``, ...); metrics as in ``TrackingCallback``; the final model
-    folder is logged as the artifact directory ``final_model``.
+    ``trainer.learning_rate``, ...); metrics as in ``TrackingCallback``; the image grids of
+    ``TrainerConfig.images_every_n_epochs`` as MLflow images with key ``images/<kind>`` and the step;
+    the final model folder is logged as the artifact directory ``final_model``.
 
     Parameters
     ----------
@@ -83,6 +86,10 @@ class MLflowCallback(TrackingCallback):
         items = [Metric(k, v, stamp, step) for k, v in metrics.items()]
         for i in range(0, len(items), _MAX_METRICS):
             self.client.log_batch(self.run_id, metrics=items[i:i + _MAX_METRICS])
+
+    def log_images(self, grids: dict[str, np.ndarray], step: int) -> None:
+        for kind, grid in grids.items():
+            self.client.log_image(self.run_id, grid, key=f"images/{kind}", step=step)
 
     def log_model(self, folder: Path) -> None:
         if self.log_model_folder:

@@ -6,14 +6,14 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import torch
-
 from gaekit._extras import require_extra
 from gaekit.images import is_image_shape
 from gaekit.models.base import BaseAE
-from gaekit.tracking.base import TrackingCallback, check_positive_int, output_dir
+from gaekit.tracking.base import TrackingCallback, check_positive_int, image_grids, output_dir
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from gaekit.trainers.trainer import Trainer
 
 
@@ -25,14 +25,16 @@ class TensorBoardCallback(TrackingCallback):
     ``(C, H, W)`` with C 1 or 3), the image grids ``images/samples`` (``num_images`` draws from
     the model's prior, with a fixed seed so epochs are comparable) and
     ``images/reconstructions`` (the first ``num_images`` evaluation samples, or training
-    samples without eval data, above their reconstructions).
+    samples without eval data, above their reconstructions). When ``TrainerConfig.images_every_n_epochs``
+    is set, the trainer's images are logged under the same tags instead, at its interval.
 
     Parameters
     ----------
     log_dir : str or Path, optional
         Default: ``<run folder>/tensorboard``.
     images_every_n_epochs : int or None, default 1
-        ``None`` logs no images.
+        ``None`` logs no images of the callback's own (those of ``TrainerConfig.images_every_n_epochs``
+        are still logged).
     num_images : int, default 16
     log_every_n_steps : int or None
         See ``TrackingCallback``.
@@ -74,23 +76,15 @@ class TensorBoardCallback(TrackingCallback):
         super().log_epoch(trainer, metrics)
         every = self.images_every_n_epochs
         model = trainer.model
-        if (every is not None and trainer.state.epoch % every == 0 and isinstance(model, BaseAE)
-                and is_image_shape(model.input_dim)):
-            self._log_images(trainer)
+        if (every is not None and trainer.config.images_every_n_epochs is None and trainer.state.epoch % every == 0
+                and isinstance(model, BaseAE) and is_image_shape(model.input_dim)):
+            self.log_images(image_grids(trainer.prediction_images(self.num_images)), trainer.state.global_step)
         self.writer.flush()
 
-    def _log_images(self, trainer: Trainer) -> None:
-        from gaekit.data import iterate_batches
-        from gaekit.images import make_grid
-
-        model, step, n = trainer.model, trainer.state.global_step, self.num_images
-        data = trainer.eval_dataset if trainer.eval_dataset is not None else trainer.train_dataset
-        x = next(iter(iterate_batches(data, n, shuffle=False, generator=None, device=model.device))).data
-        recon = model.reconstruct(x)
-        self.writer.add_image("images/reconstructions", make_grid(torch.cat([x, recon]), nrow=len(x)), step,
-                              dataformats="HWC")
-        samples = model.generate(n, generator=torch.Generator().manual_seed(0))
-        self.writer.add_image("images/samples", make_grid(samples), step, dataformats="HWC")
+    def log_images(self, grids: dict[str, np.ndarray], step: int) -> None:
+        for kind, grid in grids.items():
+            self.writer.add_image(f"images/{kind}", grid, step, dataformats="HWC")
+        self.writer.flush()
 
     def close(self, failed: bool = False) -> None:
         self.writer.close()

@@ -9,6 +9,8 @@ from gaekit._extras import require_extra
 from gaekit.tracking.base import TrackingCallback
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from gaekit.trainers.trainer import Trainer
 
 
@@ -16,7 +18,8 @@ class WandbCallback(TrackingCallback):
     """Log a training run to Weights & Biases (extra ``wandb``).
 
     The run's config is the flattened model and trainer configs; metrics as in
-    ``TrackingCallback``, logged at the global step; the final model folder is logged as a
+    ``TrackingCallback``, logged at the global step, with the image grids of
+    ``TrainerConfig.images_every_n_epochs`` as ``images/<kind>`` images; the final model folder is logged as a
     ``model`` artifact named ``<Model>-<run id>``. ``mode="offline"`` (or ``WANDB_MODE=offline``)
     writes the run under ``dir`` without network, for ``wandb sync`` later.
 
@@ -66,6 +69,11 @@ class WandbCallback(TrackingCallback):
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
         self.run.log(metrics, step=step)
+
+    def log_images(self, grids: dict[str, np.ndarray], step: int) -> None:
+        import wandb
+
+        self.run.log({f"images/{kind}": wandb.Image(grid, caption=kind) for kind, grid in grids.items()}, step=step)
 
     def log_model(self, folder: Path) -> None:
         if not self.log_model_folder:

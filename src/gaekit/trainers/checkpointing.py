@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 # TrainerConfig fields that may differ when resuming: they change what is written or shown, or (num_epochs)
 # how long training goes on, never the numbers of the epochs trained
 RESUME_FREE_FIELDS = ("num_epochs", "output_dir", "show_progress", "log_every_n_steps", "checkpoint_every_n_epochs",
-                      "checkpoint_every_n_steps")
+                      "checkpoint_every_n_steps", "images_every_n_epochs")
 
 
 class Checkpointing:
@@ -185,11 +185,11 @@ class Checkpointing:
         ``overrides`` (``{field: value}``, e.g. ``{"num_epochs": 30}`` to train more epochs) applied. It
         may differ from the checkpoint's only in ``RESUME_FREE_FIELDS`` (``num_epochs`` and fields that
         change what is written or shown: ``output_dir``, ``show_progress``, ``log_every_n_steps``,
-        ``checkpoint_every_n_epochs``, ``checkpoint_every_n_steps``); any other difference is a ``ConfigError``
-        listing the fields, so that the resumed run stays exact. A missing or malformed file, or an
-        unknown model, is a ``CheckpointError`` naming the file. Checkpoints of the previous format resume
-        too (see ``gaekit.trainers.checkpoint``), and one whose save was killed between its two renames
-        is restored first.
+        ``checkpoint_every_n_epochs``, ``checkpoint_every_n_steps``, ``images_every_n_epochs``); any other
+        difference is a ``ConfigError`` listing the fields, so that the resumed run stays exact. A missing or
+        malformed file, or an unknown model, is a ``CheckpointError`` naming the file. Checkpoints of the
+        previous format resume too (see ``gaekit.trainers.checkpoint``), and one whose save was killed
+        between its two renames is restored first.
         """
         from gaekit.models.factory import saved_model_builder
         from gaekit.trainers.checkpoint import _read_meta, from_tree

@@ -202,6 +202,11 @@ class TrainerConfig(BaseConfig):
     early_stopping_patience : int or None
         Stop when the monitored loss (validation loss, or training loss without eval data) has not
         improved for this many epochs.
+    images_every_n_epochs : int or None
+        Every that many epochs, reconstructions of a fixed batch of eval data (training data without
+        it) and samples from the model's prior are made, without touching the training random stream,
+        and passed to the callbacks' ``on_prediction_step`` (the trackers log them as image grids);
+        for autoencoders of image data (``input_dim`` ``(C, H, W)``, C 1 or 3). Pythae's ``steps_predict``.
     """
 
     name: ClassVar[str] = "TrainerConfig"
@@ -233,13 +238,14 @@ class TrainerConfig(BaseConfig):
     drop_last: bool = False
     load_best_at_end: bool = True
     early_stopping_patience: int | None = None
+    images_every_n_epochs: int | None = None
 
     def _check(self) -> None:
         super()._check()
         for name in ("num_epochs", "batch_size", "log_every_n_steps"):
             self._require(name, getattr(self, name) > 0, "a positive int")
         for name in ("eval_batch_size", "checkpoint_every_n_epochs", "checkpoint_every_n_steps",
-                     "early_stopping_patience"):
+                     "early_stopping_patience", "images_every_n_epochs"):
             self._require(name, getattr(self, name) is None or getattr(self, name) > 0, "None or a positive int")
         self._require_positive("learning_rate")
         parse_device(self.device)

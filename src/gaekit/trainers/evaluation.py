@@ -9,8 +9,19 @@ from torch import Tensor
 
 from gaekit.data import as_dataset, iterate_batches
 from gaekit.errors import ConfigError
-from gaekit.models.base import StepContext
+from gaekit.images import is_image_shape
+from gaekit.models.base import BaseAE, BaseModel, StepContext
 from gaekit.trainers.setup import channels_last
+
+
+def check_image_model(model: BaseModel, where: str = "TrainerConfig.images_every_n_epochs") -> None:
+    """``ConfigError`` unless ``model`` is an autoencoder of image data (what periodic images need)."""
+    if not isinstance(model, BaseAE):
+        raise ConfigError(f"{where} needs an autoencoder (a BaseAE) to reconstruct and sample images; "
+                          f"{type(model).__name__} is not one: set it to None")
+    if not is_image_shape(model.input_dim):
+        raise ConfigError(f"{where} needs image data, input_dim (C, H, W) with C 1 or 3; the model's input_dim is "
+                          f"{tuple(model.input_dim)}: set it to None, or train on image-shaped data")
 
 
 class Evaluation:
@@ -44,6 +55,28 @@ class Evaluation:
             sums, count = dict(zip(keys, reduced[:-1], strict=True)), reduced[-1]
         return {k: (v / count).item() for k, v in sums.items()}
 
+    def prediction_images(self, num_images: int = 16) -> dict[str, Tensor]:
+        """The first ``num_images`` eval samples (training samples without eval data), their reconstructions
+        and as many samples from the model's prior (seeded with ``seed``), as CPU float tensors in [0, 1]:
+        ``{"inputs", "reconstructions", "samples"}``. Leaves every random stream and the model's mode as
+        they were.
+
+        Raises
+        ------
+        ConfigError
+            When the model is not an autoencoder of image data.
+        """
+        model = self.model
+        check_image_model(model, f"{type(self).__name__}.prediction_images")
+        data = self.eval_dataset if self.eval_dataset is not None else self.train_dataset
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            batch = next(iter(iterate_batches(data, num_images, shuffle=False, generator=None, device=self.device)))
+            x = batch.data[:num_images]
+            images = {"inputs": x, "reconstructions": model.reconstruct(x),
+                      "samples": model.generate(len(x), generator=torch.Generator().manual_seed(self.config.seed))}
+        return {k: v.detach().float().clamp(0, 1).cpu() for k, v in images.items()}
+
     def _evaluation_sums(self, dataset: Any) -> tuple[dict[str, Tensor], int]:
         """Per-term sums over this process's samples of ``dataset`` (weighted by batch size), and their number."""
         sums: dict[str, Tensor] = {}
@@ -62,6 +95,7 @@ class Evaluation:
                 output, n = self._shard_forward(batch, ctx)
                 if output is None:
                     continue
+            self._emit("on_eval_step_end", output)
             for key, value in {"loss": output.loss, **output.terms}.items():
                 sums[key] = sums.get(key, 0) + value.detach().double() * n
             count += n

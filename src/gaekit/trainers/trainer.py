@@ -28,12 +28,12 @@ from gaekit.errors import ConfigError, DataError, NonFiniteLossError, TrainingEr
 from gaekit.locks import release_lock
 from gaekit.models.base import BaseAE, BaseModel, ModelOutput, StepContext
 from gaekit.serialization import write_json
-from gaekit.trainers.callbacks import TrainerCallback
+from gaekit.trainers.callbacks import TrainerCallback, epoch_metrics, overrides, step_metrics
 from gaekit.trainers.checkpoint import TrainerState
 from gaekit.trainers.checkpointing import Checkpointing
 from gaekit.trainers.config import TrainerConfig
 from gaekit.trainers.distributed import DataParallel, ParallelSteps, launched_distributed, local_device
-from gaekit.trainers.evaluation import Evaluation
+from gaekit.trainers.evaluation import Evaluation, check_image_model
 from gaekit.trainers.interruptions import Interruptible
 from gaekit.trainers.precision import NetworkAutocast, autocast_dtype
 from gaekit.trainers.progress import progress
@@ -112,6 +112,8 @@ class Trainer(Interruptible, Checkpointing, Evaluation, ParallelSteps, RunFolder
             self.device = local_device(self.device)
             self.parallel = DataParallel(self.device)
         self._set_up_data(train_data, eval_data)
+        if config.images_every_n_epochs is not None:
+            check_image_model(model)
         set_up_model(model, config, self.device, self.parallel, self.dataset_size)
         self.groups = parameter_groups(model, config)
         self.optimizers = {g: build_optimizer(config, g, params, self.device) for g, params in self.groups.items()}
@@ -231,6 +233,8 @@ class Trainer(Interruptible, Checkpointing, Evaluation, ParallelSteps, RunFolder
                                        generator=self.data_generator, start_batch=state.step_in_epoch,
                                        device=self.device, drop_last=cfg.drop_last))
         show = cfg.show_progress and self.is_main_process
+        if state.step_in_epoch == 0:
+            self._emit("on_epoch_begin")
         with progress(show, n, state.step_in_epoch, f"Epoch {state.epoch + 1}/{cfg.num_epochs}") as bar:
             while True:
                 self._take_snapshot(parameters=False)
@@ -239,6 +243,7 @@ class Trainer(Interruptible, Checkpointing, Evaluation, ParallelSteps, RunFolder
                 if batch is None:
                     break
                 self._at("after_data")
+                self._emit("on_step_begin")
                 ctx = StepContext(epoch=state.epoch, global_step=state.global_step, num_epochs=cfg.num_epochs,
                                   dataset_size=self.dataset_size, training=True)
                 output = self._train_step(batch, ctx)  # ends with its commit: counters advanced
@@ -247,6 +252,8 @@ class Trainer(Interruptible, Checkpointing, Evaluation, ParallelSteps, RunFolder
                     bar.set_postfix(loss=f"{self._epoch_sums['loss'].item() / state.step_in_epoch:.4f}")
                 if output is not None:  # None: this process had no samples in a small last batch
                     self._emit("on_step_end", output)
+                    if state.global_step % cfg.log_every_n_steps == 0:
+                        self._emit_computed("on_log", step_metrics, output)
                 if cfg.checkpoint_every_n_steps and state.global_step % cfg.checkpoint_every_n_steps == 0:
                     self.save_checkpoint(f"checkpoint_step_{state.global_step}")
         self._snapshot = None
@@ -355,6 +362,10 @@ class Trainer(Interruptible, Checkpointing, Evaluation, ParallelSteps, RunFolder
             write_json(self.run_dir / "history.json", state.history)
         if metrics is not None:
             self._emit("on_evaluate", metrics)
+        self._emit_computed("on_log", epoch_metrics, record)
+        every = self.config.images_every_n_epochs
+        if every is not None and state.epoch % every == 0:
+            self._emit_computed("on_prediction_step", self.prediction_images)
         self._emit("on_epoch_end", record)
         if self.config.checkpoint_every_n_epochs and state.epoch % self.config.checkpoint_every_n_epochs == 0:
             self.save_checkpoint(f"checkpoint_epoch_{state.epoch}")
@@ -410,3 +421,12 @@ class Trainer(Interruptible, Checkpointing, Evaluation, ParallelSteps, RunFolder
         for callback in self.callbacks:
             if self.is_main_process or getattr(callback, "on_all_ranks", False):
                 getattr(callback, hook)(self, *args)
+
+    def _emit_computed(self, hook: str, compute: Callable[..., Any], *args: Any) -> None:
+        """Call ``hook`` with ``compute(*args)``, computed only when a callback of this process overrides it."""
+        listeners = [cb for cb in self.callbacks if (self.is_main_process or getattr(cb, "on_all_ranks", False))
+                     and overrides(cb, hook)]
+        if listeners:
+            value = compute(*args)
+            for callback in listeners:
+                getattr(callback, hook)(self, value)
