@@ -458,3 +458,20 @@ def test_poincare_sampler_draws_from_the_prior_of_either_type(prior):
     other = next(k for k in laws if k != prior)
     assert _ks_distance(radius, laws[prior]) < 1.63 / math.sqrt(n)
     assert _ks_distance(radius, laws[other]) > 3 / math.sqrt(n)  # the two priors are told apart
+
+
+@pytest.mark.parametrize("link", ["exp", "softplus_plus_one"])
+def test_svae_concentration_link_maps_the_encoder_output_as_named(link):
+    """``concentration_link``: kappa = exp(h) (gaekit's) or softplus(h) + 1 (the authors' code and Pythae's),
+    clamped to [kappa_min, kappa_max]; a link that is neither is refused by name."""
+    torch.manual_seed(0)
+    model = tiny_model("SVAE", concentration_link=link, kappa_max=50.0)
+    x = torch.rand(6, *model.input_dim)
+    h = model.encode(x).log_concentration
+    _, kappa = model.posterior(x)
+    expected = h.exp() if link == "exp" else torch.nn.functional.softplus(h) + 1
+    assert torch.allclose(kappa, expected.clamp(1e-3, 50.0))
+    if link == "softplus_plus_one":
+        assert bool((kappa >= 1).all())
+    with pytest.raises(ConfigError, match="concentration_link"):
+        SVAEConfig(input_dim=(1, 8, 8), latent_dim=3, concentration_link="sigmoid")

@@ -88,7 +88,7 @@ PYTHAE_DEFAULTS: dict[str, dict[str, Any]] = {
     "VAEGAN": {**_VAE, "adversarial_loss_scale": 0.5, "reconstruction_layer": -1, "uses_default_discriminator": True,
                "discriminator_input_dim": None, "equilibrium": 0.68, "margin": 0.4},
     "MSSSIM_VAE": {**_VAE, "beta": 1.0, "window_size": 11},
-    "SVAE": dict(_VAE),
+    "SVAE": {**_VAE, "concentration_link": "softplus_plus_one"},  # Pythae's kappa = softplus(h) + 1
     "DisentangledBetaVAE": {**_VAE, "beta": 10.0, "C": 50.0, "warmup_epoch": 25},
     "FactorVAE": {**_VAE, "gamma": 2.0, "uses_default_discriminator": True},
     "BetaTCVAE": {**_VAE, "alpha": 1.0, "beta": 1.0, "gamma": 1.0, "use_mss": True},

@@ -407,8 +407,6 @@ PART_MAPPERS: dict[str, Any] = {"Adversarial_AE": _aae, "VAEGAN": _vaegan, "Fact
                                 "HVAE": _hvae, "RHVAE": _rhvae, "VQVAE": _vqvae, "VAE_LinNF": _lin_nf}
 # the shared models whose Pythae folders are refused, with what is missing
 REFUSED: dict[str, str] = {
-    "SVAE": "Pythae's von Mises-Fisher concentration is softplus(log_concentration) + 1, gaekit's "
-            "exp(log_concentration): no weights of gaekit's linear head give the same posterior",
     "PoincareVAE": "Pythae uses the encoder's embedding as the posterior's point on the ball as it is, gaekit maps it "
                    "with exp_0^c: the same weights give another posterior",
     "VAE_IAF": "Pythae's IAF reverses the code before every MADE block (so its blocks see the orderings reverse, "
