@@ -402,6 +402,31 @@ class BaseConfig:
         """Write the config to ``path`` (a ``.json`` file)."""
         Path(path).write_text(self.to_json_string() + "\n")
 
+    def save_json(self, dir_path: str | Path, filename: str) -> Path:
+        """Write the config to ``dir_path/filename.json`` (Pythae's ``save_json`` signature; gaekit's JSON).
+
+        Parameters
+        ----------
+        dir_path : str or Path
+            An existing folder.
+        filename : str
+            The file's name without ``.json``.
+
+        Raises
+        ------
+        ConfigError
+            When ``dir_path`` is not an existing folder or ``filename`` is not a plain file name.
+        """
+        folder = Path(dir_path)
+        if not folder.is_dir():
+            raise ConfigError(f"save_json: dir_path={str(dir_path)!r} is not an existing folder; create it first")
+        if not isinstance(filename, str) or not filename or Path(filename).name != filename:
+            raise ConfigError(f"save_json: filename={filename!r} is invalid: expected a file name without folders "
+                              f"(written as <filename>.json in dir_path)")
+        path = folder / f"{filename}.json"
+        self.to_json(path)
+        return path
+
     @classmethod
     def from_json(cls, path: str | Path):
         """Read a config written by ``to_json`` (or by hand), validating every field."""

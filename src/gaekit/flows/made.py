@@ -179,7 +179,8 @@ class AutoregressiveFlow(SequentialFlow):
     """A stack of ``AffineAutoregressive`` blocks, the common base of ``MAF`` and ``IAF``.
 
     Block ``k`` uses the "sequential" ordering for even ``k`` and "reverse" for odd ``k`` (the
-    ordering is reversed between blocks); with ``include_batch_norm`` a ``BatchNormFlow`` sits
+    ordering is reversed between blocks; ``first_ordering="reverse"`` swaps them); with
+    ``include_batch_norm`` a ``BatchNormFlow`` sits
     between consecutive blocks. ``forward`` is the one-pass direction, ``inverse`` the
     sequential one. Subclasses set ``data_to_base``: "forward" when ``forward`` maps data to the
     standard normal base (MAF), "inverse" when ``inverse`` does (IAF).
@@ -197,14 +198,26 @@ class AutoregressiveFlow(SequentialFlow):
         Needs ``num_made_blocks >= 2`` (the layers go between blocks).
     context_dim : int, default 0
         Size of an optional context given to every MADE (see ``MADE``); 0 for none.
+    first_ordering : {"sequential", "reverse"}, default "sequential"
+        Ordering of block 0; the blocks alternate from it.
+    reverse_output : bool, default False
+        Reverse the coordinates after the last block (a permutation: log-det 0). With
+        ``first_ordering="reverse"`` and ``reverse_output`` for an odd number of blocks, the stack is the one
+        that reverses the code before every sequential-ordering block (Pythae 0.1.2's IAF).
     """
 
     data_to_base: ClassVar[str] = "forward"
 
     @keyword_aliases(n_made_blocks="num_made_blocks", n_hidden_in_made="num_made_hidden_layers")
     def __init__(self, dim: int, num_made_blocks: int = 2, num_made_hidden_layers: int = 3, hidden_size: int = 128,
-                 include_batch_norm: bool = False, context_dim: int = 0):
+                 include_batch_norm: bool = False, context_dim: int = 0, first_ordering: str = "sequential",
+                 reverse_output: bool = False):
         name = type(self).__name__
+        if first_ordering not in ORDERINGS:
+            raise ConfigError(f"{name}: first_ordering={first_ordering!r} is invalid: expected one of {ORDERINGS}")
+        if not isinstance(reverse_output, bool):
+            raise ConfigError(f"{name}: reverse_output={reverse_output!r} is invalid: expected True or False")
+        start = ORDERINGS.index(first_ordering)
         _check_int(name, "dim", dim, 1)
         _check_int(name, "num_made_blocks", num_made_blocks, 1)
         _check_int(name, "num_made_hidden_layers", num_made_hidden_layers, 0)
@@ -217,21 +230,24 @@ class AutoregressiveFlow(SequentialFlow):
             if k and include_batch_norm:  # batch statistics on the data side: the direction densities use
                 bn = BatchNormFlow(dim)
                 layers.append(bn if self.data_to_base == "forward" else InverseFlow(bn))
-            layers.append(AffineAutoregressive(dim, (hidden_size,) * num_made_hidden_layers, ORDERINGS[k % 2],
-                                               context_dim))
+            layers.append(AffineAutoregressive(dim, (hidden_size,) * num_made_hidden_layers,
+                                               ORDERINGS[(k + start) % 2], context_dim))
         super().__init__(dim, layers)
         self.num_made_blocks, self.num_made_hidden_layers = num_made_blocks, num_made_hidden_layers
         self.hidden_size = hidden_size
         self.include_batch_norm, self.context_dim = include_batch_norm, context_dim
+        self.first_ordering, self.reverse_output = first_ordering, reverse_output
 
     def _run(self, z: Tensor, context: Tensor | None, inverse: bool) -> tuple[Tensor, Tensor]:
         self._check_input(z)
         log_det = z.new_zeros(z.shape[0])
+        if inverse and self.reverse_output:
+            z = z.flip(-1)
         for layer in (reversed(self.layers) if inverse else self.layers):
             step = layer.inverse if inverse else layer.forward
             z, ld = step(z, context) if isinstance(layer, AffineAutoregressive) else step(z)
             log_det = log_det + ld
-        return z, log_det
+        return (z.flip(-1) if self.reverse_output and not inverse else z), log_det
 
     def forward(self, z: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """The one-pass direction: ``(z_out, log |det|)``."""
@@ -266,4 +282,5 @@ class AutoregressiveFlow(SequentialFlow):
         return (f"dim={self.dim}, num_made_blocks={self.num_made_blocks}, "
                 f"num_made_hidden_layers={self.num_made_hidden_layers}, "
                 f"hidden_size={self.hidden_size}, include_batch_norm={self.include_batch_norm}, "
-                f"context_dim={self.context_dim}")
+                f"context_dim={self.context_dim}, first_ordering={self.first_ordering!r}, "
+                f"reverse_output={self.reverse_output}")

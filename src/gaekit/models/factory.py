@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from gaekit.config import BaseConfig
+from gaekit.config import FOREIGN_READERS, BaseConfig
 from gaekit.errors import CheckpointError, ConfigError
 from gaekit.registry import Registry
 
@@ -37,7 +37,9 @@ def create_model(name_or_config: str | BaseConfig | Mapping[str, Any] | type[Bas
     ----------
     name_or_config : str, model config, dict or model class
         A registered model name (``"VAE"``), a model config (``VAEConfig(...)``), a config as a dict with
-        its ``"name"`` (what ``config.json`` holds), or a model class (e.g. a subclass you did not register).
+        its ``"name"`` (what ``config.json`` holds; a Pythae model config's ``"name"``, e.g. ``"VAEConfig"``, is
+        read by ``gaekit.models.pythae_config.model_config_from_pythae`` with Pythae's defaults), or a model
+        class (e.g. a subclass you did not register).
     **fields
         Config fields (``input_dim``, ``latent_dim``, ``network="convnet"``, ``network_options={...}``, any
         field of the model's config), applied on top of the given config; and custom networks by their
@@ -69,6 +71,9 @@ def create_model(name_or_config: str | BaseConfig | Mapping[str, Any] | type[Bas
         if not isinstance(name, str):
             raise ConfigError(f"create_model: a config given as a dict needs its model's \"name\" (a string), got "
                               f"{name!r:.80}")
+        if name not in MODELS and name in FOREIGN_READERS:  # e.g. Pythae's "VAEConfig": its fields, its defaults
+            name_or_config = FOREIGN_READERS[name](dict(name_or_config))  # (gaekit.models.pythae_config)
+            name = name_or_config.get("name")
         model_cls = MODELS.get(name)
         networks, fields = _split_networks(model_cls, fields)
         config = model_cls.config_class.from_dict({**name_or_config, **fields})

@@ -10,8 +10,15 @@ Latent space: the Poincare ball ``B^d_c = {z : ||z|| < 1/sqrt(c)}`` of curvature
 
 The posterior mean is ``mu = exp_0^c(encoder mean)`` (so ``embed`` returns points of the ball); its scale
 is ``sigma = exp(log_var / 2)`` per dimension for the wrapped normal and, for the isotropic Riemannian
-normal, ``sigma = exp(mean(log_var) / 2)`` (the geometric mean of the per-dimension scales). The prior
-is centred at the origin with scale ``prior_scale``. Objective: the negative ELBO (Sec. 4)
+normal, ``sigma = exp(mean(log_var) / 2)`` (the geometric mean of the per-dimension scales), clamped to
+``riemannian_scale_bounds`` when given. The prior is centred at the origin with scale ``prior_scale``.
+
+``posterior_location="embedding"`` takes the encoder mean itself as ``mu`` (Pythae 0.1.2's PoincareVAE),
+pulled back inside the ball by ``gaekit.manifolds.project_to_ball`` where it lies outside: a Euclidean
+output is then not confined to the ball, which Pythae's formulas need (outside, its conformal factor
+``2 / (1 - c ||mu||^2)`` is clamped and its densities are not those of a distribution); ``exp_0^c``
+(gaekit's default, as Mathieu et al.'s code) maps every output inside. Pythae clamps the Riemannian
+normal's ``sigma`` to ``[0.1, 7]`` (``riemannian_scale_bounds=(0.1, 7.0)``). Objective: the negative ELBO (Sec. 4)
 ``L(x) = rec(x, D(z)) + [log q(z|x) - log p(z)]`` with ``z ~ q(z|x)`` reparameterised and the KL
 estimated by Monte Carlo from that one sample, both densities w.r.t. the Riemannian volume of the ball.
 
@@ -22,7 +29,8 @@ signed distances to learned Poincare hyperplanes). A custom ``decoder`` cannot b
 
 Config fields: those of ``VAEConfig`` plus ``curvature`` (``c > 0``, default 1.0), ``prior_scale``
 (default 1.0), ``prior_distribution`` and ``posterior_distribution`` (``"wrapped_normal"`` or
-``"riemannian_normal"``) and ``decoder_first_layer`` (``"linear"`` or ``"gyroplane"``).
+``"riemannian_normal"``), ``decoder_first_layer`` (``"linear"`` or ``"gyroplane"``), ``posterior_location``
+(``"expmap0"`` or ``"embedding"``) and ``riemannian_scale_bounds`` (None or ``(low, high)``).
 """
 
 from __future__ import annotations
@@ -61,6 +69,11 @@ class PoincareVAEConfig(VAEConfig):
         The wrapped normal or the Riemannian normal of Mathieu et al. Sec. 3, in any combination.
     decoder_first_layer : {"linear", "gyroplane"}, default "linear"
         First layer of the default decoder: affine, or the gyroplane layer of Sec. 3.2.
+    posterior_location : {"expmap0", "embedding"}, default "expmap0"
+        The posterior's location: ``exp_0^c`` of the encoder mean, or the mean itself, projected inside the
+        ball where it is outside (Pythae 0.1.2's).
+    riemannian_scale_bounds : (float, float) or None, default None
+        ``(low, high)``: the Riemannian normals' ``sigma`` is clamped to it (Pythae: ``(0.1, 7.0)``).
     """
 
     name: ClassVar[str] = "PoincareVAE"
@@ -69,19 +82,27 @@ class PoincareVAEConfig(VAEConfig):
     prior_distribution: Literal["wrapped_normal", "riemannian_normal"] = "wrapped_normal"
     posterior_distribution: Literal["wrapped_normal", "riemannian_normal"] = "wrapped_normal"
     decoder_first_layer: Literal["linear", "gyroplane"] = "linear"
+    posterior_location: Literal["expmap0", "embedding"] = "expmap0"
+    riemannian_scale_bounds: tuple[float, float] | None = None
 
     def _check(self) -> None:
         super()._check()
         self._require_positive("curvature", "prior_scale")
+        bounds = self.riemannian_scale_bounds
+        self._require("riemannian_scale_bounds", bounds is None or 0 < bounds[0] <= bounds[1],
+                      "None or (low, high) with 0 < low <= high")
         if self.decoder_first_layer == "gyroplane":
             self._require("network", self.network == "mlp", "'mlp' when decoder_first_layer='gyroplane' (the "
                           "gyroplane layer replaces the first layer of the MLP decoder)")
 
 
-def _ball_normal(kind: str, loc: Tensor, scale: Tensor, c: float) -> BallNormal:
-    """The wrapped normal with per-dimension ``scale``, or the Riemannian normal with their geometric mean."""
+def _ball_normal(kind: str, loc: Tensor, scale: Tensor, c: float,
+                 bounds: tuple[float, float] | None = None) -> BallNormal:
+    """The wrapped normal with per-dimension ``scale``, or the Riemannian normal with their geometric mean
+    (clamped to ``bounds`` when given)."""
     if kind == "riemannian_normal":
-        return D.RiemannianNormal(loc, torch.exp(torch.log(scale).mean(-1)), c)
+        sigma = torch.exp(torch.log(scale).mean(-1))
+        return D.RiemannianNormal(loc, sigma if bounds is None else sigma.clamp(*bounds), c)
     return D.WrappedNormal(loc, scale, c)
 
 
@@ -112,22 +133,33 @@ class PoincareVAE(ManifoldVAE):
         return decoder
 
     def encode(self, x: Tensor) -> EncoderOutput:
-        """The encoder's output with its mean mapped onto the ball by ``exp_0^c`` (``x`` checked as in
-        ``BaseAE.encode``)."""
+        """The encoder's output with its mean mapped onto the ball (``posterior_location``: by ``exp_0^c``, or
+        projected where outside; ``x`` checked as in ``BaseAE.encode``)."""
         if not isinstance(x, Tensor) or x.shape[1:] != self.model_config.input_dim:  # one cheap test per step
             x = check_batch(x, self.input_dim, "x", self.device)
         out = encoder_output(self.encoder(x))  # Pythae's ModelOutput too
-        return EncoderOutput(embedding=M.expmap0(out.embedding, self.curvature), log_covariance=out.log_covariance)
+        if self.model_config.posterior_location == "embedding":
+            loc = M.project_to_ball(out.embedding, self.curvature)
+        else:
+            loc = M.expmap0(out.embedding, self.curvature)
+        log_var = out.log_covariance
+        if log_var is None and out.log_concentration is not None and \
+                self.model_config.posterior_distribution == "riemannian_normal":
+            # Pythae's Riemannian-posterior encoders: one log-variance per code (``log_concentration``, (B, 1))
+            log_var = out.log_concentration.expand(*out.embedding.shape)
+        return EncoderOutput(embedding=loc, log_covariance=log_var)
 
     def posterior_distribution(self, x: Tensor) -> BallNormal:
         mu, log_var = self.posterior(x)
-        return _ball_normal(self.model_config.posterior_distribution, mu, torch.exp(0.5 * log_var), self.curvature)
+        return _ball_normal(self.model_config.posterior_distribution, mu, torch.exp(0.5 * log_var), self.curvature,
+                            self.model_config.riemannian_scale_bounds)
 
     def prior(self, device: torch.device | None = None) -> BallNormal:
         """The prior: ``prior_distribution`` at the origin with scale ``prior_scale``."""
         zero = torch.zeros(self.latent_dim, device=self.device if device is None else device)
         scale = torch.full_like(zero, self.model_config.prior_scale)
-        return _ball_normal(self.model_config.prior_distribution, zero, scale, self.curvature)
+        return _ball_normal(self.model_config.prior_distribution, zero, scale, self.curvature,
+                            self.model_config.riemannian_scale_bounds)
 
     def divergence(self, q: BallNormal, z: Tensor) -> Tensor:
         """One-sample Monte Carlo ``log q(z|x) - log p(z)``."""

@@ -21,6 +21,10 @@ maps it onto the matching gaekit config:
   False say which networks were custom: ``pythae_custom_networks`` lists them (they must be passed again to
   build the model); ``discriminator_input_dim`` must be that of the default discriminator (AAE: ``latent_dim``,
   VAEGAN: ``input_dim``) unless the discriminator is custom;
+- gaekit fields that make the model compute Pythae's maths where gaekit's default differs come from
+  ``PYTHAE_MATHS``: SVAE's ``concentration_link="softplus_plus_one"``, PoincareVAE's
+  ``posterior_location="embedding"`` and ``riemannian_scale_bounds=(0.1, 7.0)``, VAE_IAF's
+  ``made_orderings="reverse_before_each"``;
 - FactorVAE's discriminator has Pythae's 5 hidden layers of 1000 units (``discriminator_num_layers=5``);
 - VAEGAN's ``reconstruction_loss`` is ``"mse"`` whatever the file says: Pythae's VAEGAN does not read the field (its
   reconstruction term is always the MSE of discriminator features).
@@ -37,7 +41,7 @@ from gaekit.errors import ConfigError
 from gaekit.models.base import BaseAEConfig
 from gaekit.models.factory import MODELS
 
-__all__ = ["PYTHAE_CONFIG_NAMES", "PYTHAE_DEFAULTS", "PYTHAE_MODEL_NAMES", "gaekit_model_name",
+__all__ = ["PYTHAE_CONFIG_NAMES", "PYTHAE_DEFAULTS", "PYTHAE_MATHS", "PYTHAE_MODEL_NAMES", "gaekit_model_name",
            "model_config_from_pythae", "pythae_custom_networks", "read_pythae_dict"]
 
 # Pythae model class name -> gaekit MODELS name
@@ -88,7 +92,7 @@ PYTHAE_DEFAULTS: dict[str, dict[str, Any]] = {
     "VAEGAN": {**_VAE, "adversarial_loss_scale": 0.5, "reconstruction_layer": -1, "uses_default_discriminator": True,
                "discriminator_input_dim": None, "equilibrium": 0.68, "margin": 0.4},
     "MSSSIM_VAE": {**_VAE, "beta": 1.0, "window_size": 11},
-    "SVAE": {**_VAE, "concentration_link": "softplus_plus_one"},  # Pythae's kappa = softplus(h) + 1
+    "SVAE": dict(_VAE),
     "DisentangledBetaVAE": {**_VAE, "beta": 10.0, "C": 50.0, "warmup_epoch": 25},
     "FactorVAE": {**_VAE, "gamma": 2.0, "uses_default_discriminator": True},
     "BetaTCVAE": {**_VAE, "alpha": 1.0, "beta": 1.0, "gamma": 1.0, "use_mss": True},
@@ -99,6 +103,16 @@ PYTHAE_DEFAULTS: dict[str, dict[str, Any]] = {
     "CIWAE": {**_VAE, **_IS, "beta": 0.5},
     "MIWAE": {**_VAE, "number_gradient_estimates": 5, **_IS},
     "PIWAE": {**_VAE, "number_gradient_estimates": 5, **_IS},
+}
+
+# gaekit fields (not Pythae's) set so that the gaekit model computes what Pythae 0.1.2's does, where gaekit's
+# default maths differs (see docs/deviations.md); a field given explicitly wins
+PYTHAE_MATHS: dict[str, dict[str, Any]] = {
+    "SVAE": {"concentration_link": "softplus_plus_one"},  # Pythae's kappa = softplus(h) + 1
+    # Pythae's posterior location is the encoder's embedding itself; its Riemannian sigma is clamped to [0.1, 7]
+    "PoincareVAE": {"posterior_location": "embedding", "riemannian_scale_bounds": (0.1, 7.0)},
+    # Pythae's IAF reverses the code before every (sequential-ordering) MADE block
+    "VAE_IAF": {"made_orderings": "reverse_before_each"},
 }
 
 # Pythae 0.1.2's MSE term is 0.5 * SSE (a unit-variance Gaussian decoder) for these models, SSE for the others
@@ -197,7 +211,7 @@ def model_config_from_pythae(source: Mapping[str, Any] | str | Path, **fields: A
         raise ConfigError("a Pythae model config needs its \"name\" (e.g. \"VAEConfig\")")
     model = _pythae_model(data.pop("name"))
     _check_parts(data, model)
-    data = {**PYTHAE_DEFAULTS[model], **data}
+    data = {**PYTHAE_DEFAULTS[model], **PYTHAE_MATHS.get(model, {}), **data}
     if "discriminator_input_dim" in PYTHAE_DEFAULTS[model]:
         _discriminator_input_dim(data, model)
     for key in _PARTS:

@@ -195,6 +195,8 @@ def load_pythae_folder(folder: str | Path, cls: type[BaseAE] = BaseAE,
         if part in given or part in custom:
             mapped.update(own)  # the user's network: Pythae's own key names
         else:
+            if part == "encoder" and name == "PoincareVAE":
+                own = _poincare_heads(own, config.latent_dim)
             mapped.update(map_default_network(part, own, source))
     extra = PART_MAPPERS.get(name)
     built: dict[str, nn.Module] = {}
@@ -401,18 +403,75 @@ def _lin_nf(state, data, config, given, source):
     return out, {}
 
 
+def _made_masks(config: Any) -> list[Tensor]:
+    """The masks of the sequential-ordering MADE that Pythae's IAF builds (its degrees are gaekit's, 0-based)."""
+    from gaekit.flows import MADE
+
+    made = MADE(config.latent_dim, 2, (config.hidden_size,) * config.num_made_hidden_layers, "sequential")
+    return [layer.mask for layer in made.layers]
+
+
+def _vae_iaf(state, data, config, given, source):
+    """Pythae's IAF (``iaf_flow.net.i``: sequential-ordering MADEs, run last to first, the code reversed before
+    each) as gaekit's with ``made_orderings="reverse_before_each"``: gaekit's block ``k`` holds Pythae's MADE
+    ``n - 1 - k``; on the blocks of reversed ordering (even ``k``) its inputs and outputs are reversed (a MADE
+    whose inputs and outputs are permuted is the MADE of the permuted ordering)."""
+    if config.made_orderings != "reverse_before_each":
+        raise CheckpointError(f"{source}: Pythae's VAE_IAF flow needs made_orderings='reverse_before_each' (its "
+                              f"MADE orderings); got {config.made_orderings!r}")
+    own, what = _pop_prefix(state, "iaf_flow."), "the VAE_IAF flow"
+    n, dim, masks = config.num_made_blocks, config.latent_dim, _made_masks(config)
+    out: dict[str, Tensor] = {}
+    for k in range(n):
+        src, flip = f"iaf_flow.net.{n - 1 - k}.net", k % 2 == 0
+        for j, mask in enumerate(masks):
+            layer = _linear(own, f"{src}.{2 * j}", "l", source, what)
+            if not torch.equal(_take(own, f"{src}.{2 * j}.mask", source, what).to(mask.dtype), mask):
+                raise CheckpointError(f"{source}: {src}.{2 * j}.mask is not the sequential-ordering MADE mask that "
+                                      "Pythae's VAE_IAF builds: cannot map this flow")
+            weight, bias = layer["l.weight"], layer["l.bias"]
+            if flip and j == 0:
+                weight = weight.flip(1)
+            if flip and j == len(masks) - 1:  # rows (shift, log-scale) x input, each half reversed
+                weight = weight.view(2, dim, -1).flip(1).reshape(2 * dim, -1)
+                bias = bias.view(2, dim).flip(1).reshape(-1)
+            out[f"flow.layers.{k}.made.layers.{j}.weight"] = weight
+            out[f"flow.layers.{k}.made.layers.{j}.bias"] = bias
+    _leftover(own, source, what)
+    return out, {}
+
+
+def _poincare_heads(own: dict[str, Tensor], latent_dim: int) -> dict[str, Tensor]:
+    """Pythae's Riemannian-posterior encoder (``Encoder_SVAE_MLP``: one ``log_concentration`` unit, the log of
+    sigma^2) as a log-variance head of ``latent_dim`` equal rows, whose mean (gaekit's isotropic sigma) is it."""
+    own = dict(own)
+    for key in ("weight", "bias"):
+        head = own.pop(f"encoder.log_concentration.{key}", None)
+        if head is not None:
+            own[f"encoder.log_var.{key}"] = head.expand(latent_dim, *head.shape[1:]).clone()
+    return own
+
+
+def _poincare(state, data, config, given, source):
+    """Pythae's prior parameters (``_pz_mu``, ``_pz_logvar``; fixed, the prior's scale is ``exp(_pz_logvar)``)
+    must be gaekit's prior: at the origin, with scale ``prior_scale``."""
+    mu = _take(state, "_pz_mu", source, "Pythae's PoincareVAE prior")
+    scale = _scalar(state, "_pz_logvar", source, "PoincareVAE prior log-scale")
+    if bool(mu.any()) or not math.isclose(math.exp(scale), config.prior_scale, rel_tol=1e-6):
+        raise CheckpointError(f"{source}: Pythae's PoincareVAE prior is at {mu.reshape(-1).tolist()} with scale "
+                              f"{math.exp(scale)!r}; gaekit's prior is at the origin with prior_scale="
+                              f"{config.prior_scale!r}")
+    return {}, {}
+
+
 # the models with parts besides the encoder and decoder: ``mapper(state, data, config, given, source) ->
 # (gaekit weights, networks to build)``, popping what they map from ``state``
 PART_MAPPERS: dict[str, Any] = {"Adversarial_AE": _aae, "VAEGAN": _vaegan, "FactorVAE": _factor_vae, "VAMP": _vamp,
-                                "HVAE": _hvae, "RHVAE": _rhvae, "VQVAE": _vqvae, "VAE_LinNF": _lin_nf}
-# the shared models whose Pythae folders are refused, with what is missing
-REFUSED: dict[str, str] = {
-    "PoincareVAE": "Pythae uses the encoder's embedding as the posterior's point on the ball as it is, gaekit maps it "
-                   "with exp_0^c: the same weights give another posterior",
-    "VAE_IAF": "Pythae's IAF reverses the code before every MADE block (so its blocks see the orderings reverse, "
-               "sequential, ... from the last block back, plus a final reversal for an odd number), while gaekit's "
-               "blocks alternate sequential, reverse, ... with no reversal: the same weights give another flow",
-}
+                                "HVAE": _hvae, "RHVAE": _rhvae, "VQVAE": _vqvae, "VAE_LinNF": _lin_nf,
+                                "VAE_IAF": _vae_iaf, "PoincareVAE": _poincare}
+# the shared models whose Pythae folders are refused, with what is missing (none now: PoincareVAE loads with
+# ``posterior_location="embedding"``, VAE_IAF with ``made_orderings="reverse_before_each"``)
+REFUSED: dict[str, str] = {}
 
 
 def _kept_buffers(model: BaseAE, mapped: dict[str, Tensor]) -> dict[str, Tensor]:

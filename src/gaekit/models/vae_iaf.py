@@ -17,13 +17,21 @@ Config fields (beyond the VAE's; defaults as the MADE stack of the Pythae paper'
 Appendix C -- its VAE-IAF grid, Table 11, uses 32 units, 2-6 hidden layers and 1-20 blocks):
     num_made_blocks : int, default 2 -- IAF steps (MADE blocks);
     num_made_hidden_layers : int, default 3 -- hidden layers in each MADE;
-    hidden_size : int, default 128 -- units of each hidden layer.
+    hidden_size : int, default 128 -- units of each hidden layer;
+    made_orderings : "alternate" (default) or "reverse_before_each" -- the MADE orderings (below).
+
+``made_orderings``: "alternate" gives block ``k`` the sequential ordering for even ``k`` and the reversed one
+for odd ``k`` (the IAF paper's "reverse the ordering after each step"). "reverse_before_each" is Pythae
+0.1.2's stack: the code is reversed before every block, each with the sequential ordering, which is the
+same as blocks with the orderings reverse, sequential, reverse, ... and, for an odd number of blocks, the
+code reversed once more after the last one (a permutation: log-det 0). Both alternate the orderings; they
+differ in which coordinate the first block takes first, and so in which weights give which flow.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from torch import nn
 
@@ -45,6 +53,9 @@ class VAE_IAFConfig(VAEConfig):
         Hidden layers in each MADE (>= 0); Pythae's ``n_hidden_in_made``.
     hidden_size : int, default 128
         Units of each MADE hidden layer (>= 1).
+    made_orderings : {"alternate", "reverse_before_each"}, default "alternate"
+        Orderings of the MADE blocks: sequential, reverse, ... (gaekit's), or Pythae 0.1.2's (the code reversed
+        before every sequential block; see the module docstring).
     """
 
     name: ClassVar[str] = "VAE_IAF"
@@ -53,6 +64,7 @@ class VAE_IAFConfig(VAEConfig):
     num_made_blocks: int = 2
     num_made_hidden_layers: int = 3
     hidden_size: int = 128
+    made_orderings: Literal["alternate", "reverse_before_each"] = "alternate"
 
     def _check(self) -> None:
         super()._check()
@@ -72,5 +84,7 @@ class VAE_IAF(FlowPosteriorVAE):
 
     def build_flow(self) -> nn.Module:
         c = self.model_config
+        pythae = c.made_orderings == "reverse_before_each"
         return IAF(self.latent_dim, num_made_blocks=c.num_made_blocks, num_made_hidden_layers=c.num_made_hidden_layers,
-                   hidden_size=c.hidden_size)
+                   hidden_size=c.hidden_size, first_ordering="reverse" if pythae else "sequential",
+                   reverse_output=pythae and c.num_made_blocks % 2 == 1)
