@@ -10,6 +10,7 @@ FID), generation (FID, IS), classification (linear probe), clustering (k-means) 
 Importing this package registers the extractors; scikit-learn and tqdm load only when used.
 """
 
+from gaekit.metrics import disentanglement
 from gaekit.metrics.classifier import (
     DomainClassifier,
     DomainClassifierConfig,
@@ -45,4 +46,5 @@ __all__ = [
     "evaluate", "expected_state_shapes", "feature_statistics", "fid_from_features", "find_inception_weights",
     "frechet_distance", "inception_score", "kmeans_accuracy", "linear_probe", "load_fid_inception",
     "resolve_extractor", "train_domain_classifier",
+    "disentanglement",  # the subpackage gaekit.metrics.disentanglement
 ]
