@@ -33,8 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gaekit.data import load_mnist
-from gaekit.models import VAE, VAEConfig
-from gaekit.nn import create_network
+from gaekit.models import VAE, VAEConfig, create_model
 from gaekit.pipelines import TrainingPipeline
 from gaekit.trainers import BaseTrainerConfig, Trainer, TrainerCallback, TrainerConfig, set_seed
 
@@ -132,8 +131,7 @@ WARMUP = 5
 def convnet_throughput(train, steps: int, options: dict) -> float:
     """Steady-state samples/s of the paper's MNIST ConvNet VAE with the given TrainerConfig options."""
     set_seed(0)
-    nets = {role: create_network("convnet", "mnist", role, LATENT, model="VAE") for role in ("encoder", "decoder")}
-    model = VAE(VAEConfig(input_dim=(1, 28, 28), latent_dim=LATENT, reconstruction_loss="bce"), **nets)
+    model = create_model("VAE", input_dim=(1, 28, 28), latent_dim=LATENT, reconstruction_loss="bce", network="convnet")
     config = TrainerConfig(num_epochs=1, batch_size=BATCH, learning_rate=LR, output_dir=None, show_progress=False,
                            **options)
     timer = StepTimes()

@@ -22,7 +22,8 @@ import pytest
 # (layer, name, the first component after ``gaekit.`` of the modules in it), low to high.
 # ``gaekit`` alone is the top ``__init__``.
 LAYERS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
-    (0, "core", ("gaekit", "errors", "config", "registry", "serialization", "locks", "_extras", "images")),
+    (0, "core", ("gaekit", "errors", "config", "registry", "serialization", "locks", "_extras", "images",
+                 "_threads")),
     (1, "maths & data", ("distributions", "manifolds", "flows", "data")),
     (2, "nn", ("nn",)),
     (3, "models", ("models", "hub")),

@@ -7,6 +7,9 @@ scikit-learn or the trainer until they are used)::
     from gaekit.models import VAE, VAEConfig, AutoModel
     from gaekit.trainers import BaseTrainerConfig
     from gaekit.pipelines import TrainingPipeline, GenerationPipeline
+
+Importing gaekit changes no global torch setting; ``gaekit.configure_threads()`` sets torch's intra-op
+threads (``OMP_NUM_THREADS``, else the cores available), as the ``gaekit`` command does.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ _LAZY = {
     "Trainer": "gaekit.trainers",
     "TrainerConfig": "gaekit.trainers",
     "BaseTrainerConfig": "gaekit.trainers",
+    "configure_threads": "gaekit._threads",
 }
 
 

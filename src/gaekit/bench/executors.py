@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -60,18 +59,20 @@ def _warm_extractors(spec: StudySpec, datasets: list[str], data_dir: str | None)
 
 
 def _set_threads(workers: int) -> None:
-    import torch
+    from gaekit._threads import configure_threads
 
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+    configure_threads(workers=workers)  # OMP_NUM_THREADS, else workers x threads <= the cores available
 
 
 def _local_pool(tasks: list[tuple], workers: int) -> Iterator[dict[str, Any]]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    from gaekit._threads import worker_environment
+
     context = multiprocessing.get_context("spawn")  # no fork of a process that holds torch threads
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_set_threads,
-                             initargs=(workers,)) as pool:
+    with worker_environment(), ProcessPoolExecutor(  # workers start with OMP_WAIT_POLICY=PASSIVE
+            max_workers=workers, mp_context=context, initializer=_set_threads, initargs=(workers,)) as pool:
         futures = [pool.submit(run_one, *task) for task in tasks]
         for future in as_completed(futures):
             yield future.result()

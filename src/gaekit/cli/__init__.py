@@ -27,6 +27,9 @@ OUTPUT_FLAGS = (("output_dir", "--output-dir"), ("out", "--out"), ("cache_dir", 
 
 
 def main(argv: list[str] | None = None) -> int:
+    from gaekit._threads import configure_threads, set_wait_policy
+
+    set_wait_policy()  # before anything imports torch (importing this package does not), see gaekit._threads
     from gaekit.bench.commands import default_bench_command
     from gaekit.reproduce.commands import default_reproduce_command
 
@@ -37,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         print("gaekit: interrupted while starting; nothing was run or written", file=sys.stderr)
         return 130
     try:
+        configure_threads()  # OMP_NUM_THREADS, else the cores available; bench workers set their own
         for dest, flag in OUTPUT_FLAGS:
             if getattr(args, dest, None) is not None:
                 _check_output_dir(getattr(args, dest), flag)

@@ -172,9 +172,13 @@ class TrainerConfig(BaseConfig):
         Mixed precision: bf16 autocast on CPU, fp16 autocast with a gradient scaler on CUDA
         (``amp_dtype`` chooses bf16 there, without a scaler). Only
         the networks run under autocast; their outputs return as fp32, so every loss term (BCE, KL,
-        ...) is computed in fp32 (see ``gaekit.trainers.precision``).
+        ...) is computed in fp32 (see ``gaekit.trainers.precision``). It pays only where the device computes
+        the dtype natively: on a CPU without native bf16 (no AVX512-BF16 or AMX, e.g. an AVX2-only EPYC,
+        where a ConvNet step was many times slower than fp32) the trainer warns (``PrecisionWarning``).
     amp_dtype : {"bfloat16", "float16"} or None
-        The autocast dtype; None: float16 on CUDA, bfloat16 elsewhere. float16 needs CUDA.
+        The autocast dtype; None: float16 on CUDA, bfloat16 elsewhere. float16 needs CUDA; bfloat16 on
+        CUDA needs a GPU with native bf16 (compute capability 8.0 or newer). Setting "bfloat16"
+        explicitly on a CPU keeps it without the warning.
     channels_last : bool, default False
         Channels-last memory format for the model and the image batches (conv networks on
         ``(C, H, W)`` data; refused for other ``input_dim``).

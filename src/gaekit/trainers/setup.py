@@ -23,7 +23,7 @@ from gaekit.models.base import BaseModel
 from gaekit.trainers.callbacks import TrainerCallback
 from gaekit.trainers.config import TrainerConfig, optimizer_class, parse_device, scheduler_class
 from gaekit.trainers.distributed import DataParallel
-from gaekit.trainers.precision import model_networks
+from gaekit.trainers.precision import check_amp_pays, model_networks
 
 
 def resolve_device(name: str) -> torch.device:
@@ -54,7 +54,12 @@ def set_seed(seed: int) -> None:
 
 def set_up_model(model: BaseModel, cfg: TrainerConfig, device: torch.device, parallel: DataParallel | None,
                  dataset_size: int) -> None:
-    """Move ``model`` to ``device`` (channels-last if asked), give every process rank 0's weights, compile."""
+    """Move ``model`` to ``device`` (channels-last if asked), give every process rank 0's weights, compile.
+
+    First, ``amp`` is checked against the device (``precision.check_amp_pays``: a warning on a CPU without
+    native bf16, an error for bf16 on a CUDA GPU without it).
+    """
+    check_amp_pays(device, cfg.amp, cfg.amp_dtype)
     if cfg.channels_last and len(model.input_dim) != 3:
         raise ConfigError(f"TrainerConfig.channels_last=True needs image data with input_dim (C, H, W); "
                           f"{type(model).__name__} has input_dim {tuple(model.input_dim)}")
