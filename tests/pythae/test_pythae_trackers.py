@@ -7,6 +7,7 @@ import os
 import pytest
 import torch
 
+from gaekit.errors import ConfigError
 from gaekit.pythae.models import VAE, VAEConfig
 from gaekit.pythae.pipelines import TrainingPipeline
 from gaekit.pythae.trainers import BaseTrainerConfig
@@ -41,8 +42,8 @@ def test_setup_arguments_are_the_gaekit_trackers_settings(monkeypatch):
                        workspace="w", offline_run=True, offline_directory="/tmp/comet")
     assert comet_cb.settings == {"project_name": "p", "workspace": "w", "offline_directory": "/tmp/comet"}
     assert os.environ["COMET_API_KEY"] == "k"
-    online = _set_up(CometCallback, training_config, offline_run=False, offline_directory="/tmp/unused")
-    assert online.settings["offline_directory"] is None  # online: Pythae's offline_directory is not used
+    with pytest.raises(ConfigError, match="offline_run=False"):  # gaekit logs to Comet offline only: refused
+        _set_up(CometCallback, training_config, offline_run=False)
     assert WandbCallback().settings == {}  # no setup: the tracker's defaults (project "pythae_experiment")
 
 

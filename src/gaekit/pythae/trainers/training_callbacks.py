@@ -340,15 +340,19 @@ class MLFlowCallback(_Tracker):
 class CometCallback(_Tracker):
     """Pythae's ``CometCallback``: ``setup(training_config, model_config=None, api_key=None,
     project_name="pythae_experiment", workspace=None, offline_run=False, offline_directory="./", **options)``,
-    logging with ``gaekit.tracking.CometCallback``; ``api_key`` is given to Comet as ``COMET_API_KEY``."""
+    logging with ``gaekit.tracking.CometCallback``, offline only (``offline_run=False`` is refused by name);
+    ``api_key`` is given to Comet as ``COMET_API_KEY``."""
 
     def setup(self, training_config: Any = None, model_config: Any = None, api_key: str | None = None,
               project_name: str = "pythae_experiment", workspace: str | None = None, offline_run: bool = False,
               offline_directory: str = "./", **options: Any) -> None:
+        if not offline_run:
+            raise ConfigError("CometCallback.setup(offline_run=False): gaekit's Comet callback logs to an offline "
+                              "archive only (comet_ml.OfflineExperiment); pass offline_run=True (and "
+                              "offline_directory=...), then send the archive with `comet upload ARCHIVE.zip`")
         if api_key is not None:
             os.environ["COMET_API_KEY"] = api_key
-        self._setup(options, project_name=project_name, workspace=workspace,
-                    offline_directory=offline_directory if offline_run else None)
+        self._setup(options, project_name=project_name, workspace=workspace, offline_directory=offline_directory)
 
     def _build(self, settings: dict[str, Any]) -> TrainerCallback:
         from gaekit.tracking import CometCallback as Comet
