@@ -20,7 +20,7 @@ MODULES = ["models", "models.nn", "models.base", "models.base.base_utils", "trai
 # and every per-model, per-sampler and per-trainer subpackage of the installed Pythae (pythae.models.vae, ...)
 MODULES += [f"{pkg}.{info.name}" for pkg in ("models", "samplers", "trainers")
             for info in pkgutil.iter_modules(importlib.import_module(f"pythae.{pkg}").__path__)
-            if info.ispkg and f"{pkg}.{info.name}" not in MODULES and info.name not in ("nn", "normalizing_flows")]
+            if info.ispkg and f"{pkg}.{info.name}" not in MODULES and info.name != "nn"]
 # Pythae's module-level helpers that are not part of its user API (availability checks, internal functions)
 NOT_API = {"wandb_is_available", "mlflow_is_available", "comet_is_available", "rename_logs", "hf_hub_is_available",
            "CPU_Unpickler", "model_card_template", "logger", "BaseTrainerConfig", "BaseAEConfig"}

@@ -11,7 +11,8 @@ import sys
 import types
 from typing import Any
 
-__all__ = ["MODEL_MODULES", "SAMPLER_MODULES", "TRAINER_MODULES", "export_classes", "register_submodules"]
+__all__ = ["FLOW_MODULES", "MODEL_MODULES", "SAMPLER_MODULES", "TRAINER_MODULES", "export_classes",
+           "register_submodules"]
 
 # Pythae submodule -> its main class (the second name it exports is that class's config)
 MODEL_MODULES = {
@@ -33,6 +34,12 @@ TRAINER_MODULES = {
     "base_trainer": "BaseTrainer", "adversarial_trainer": "AdversarialTrainer",
     "coupled_optimizer_trainer": "CoupledOptimizerTrainer",
     "coupled_optimizer_adversarial_trainer": "CoupledOptimizerAdversarialTrainer",
+}
+# ``pythae.models.normalizing_flows`` submodule -> the names it exports
+FLOW_MODULES = {
+    "base": ("BaseNF", "BaseNFConfig", "NFModel"), "iaf": ("IAF", "IAFConfig"), "made": ("MADE", "MADEConfig"),
+    "maf": ("MAF", "MAFConfig"), "pixelcnn": ("PixelCNN", "PixelCNNConfig"),
+    "planar_flow": ("PlanarFlow", "PlanarFlowConfig"), "radial_flow": ("RadialFlow", "RadialFlowConfig"),
 }
 
 

@@ -18,3 +18,5 @@ del _pythae, _gaekit
 
 _CONFIG_OF = {model: config for config, model in PYTHAE_CONFIG_NAMES.items()}
 register_submodules(__name__, globals(), {sub: (model, _CONFIG_OF[model]) for sub, model in MODEL_MODULES.items()})
+
+from gaekit.pythae.models import normalizing_flows  # noqa: E402, F401  (Pythae's pythae.models.normalizing_flows)

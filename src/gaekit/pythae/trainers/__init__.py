@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from gaekit.errors import ConfigError
 from gaekit.models import BaseAE
+from gaekit.models.base import BaseModel
 from gaekit.pythae._configs import trainer_config_classes
 from gaekit.pythae._submodules import TRAINER_MODULES, register_submodules
 from gaekit.pythae.data.datasets import as_gaekit_data
@@ -74,9 +75,9 @@ class BaseTrainer:
         if not isinstance(training_config, TrainerConfig):
             raise ConfigError(f"{name}: training_config must be a {self.config_name}(...) (a gaekit TrainerConfig), "
                               f"got {type(training_config).__name__}")
-        if not isinstance(model, BaseAE):
-            raise ConfigError(f"{name} needs a gaekit model (e.g. gaekit.pythae.models.VAE), got "
-                              f"{type(model).__name__}")
+        if not isinstance(model, BaseModel):
+            raise ConfigError(f"{name} needs a gaekit model (e.g. gaekit.pythae.models.VAE, or a "
+                              f"normalizing_flows.NFModel), got {type(model).__name__}")
         self._check_groups(model)
         check_keep_best(training_config, eval_dataset)
         self.model, self.training_config = model, training_config
