@@ -108,6 +108,11 @@ def test_push_without_training_info_says_so_and_flat_models_get_no_grid(fake_hub
     assert "No training summary was given" in fake_hub.files["README.md"].decode()
 
 
+def test_push_takes_pythaes_hf_hub_path_keyword(fake_hub):
+    tiny_model("VAE", input_dim=(10,)).push_to_hub(hf_hub_path="my-vae", token="hf_test")  # Pythae's spelling
+    assert fake_hub.created["name"] == "my-vae" and "model.safetensors" in fake_hub.files
+
+
 def _cache_snapshot(cache, repo_id, files, revision="c" * 40):
     """Lay ``files`` out as snapshot_download's cache: models--org--name/{refs/main, snapshots/<rev>/...}."""
     repo = cache / f"models--{repo_id.replace('/', '--')}"

@@ -173,6 +173,15 @@ def test_gaekit_model_outputs_read_as_pythaes():
         out["nope"]
 
 
+def test_gaekit_models_take_pythaes_method_keywords():
+    """Pythae's README calls ``interpolate(starting_inputs, ending_inputs, granularity=10)``."""
+    model = create_model("VAE", input_dim=INPUT_DIM, latent_dim=LATENT).eval()
+    a, b = _data(3), _data(3)
+    assert torch.equal(model.interpolate(starting_inputs=a, ending_inputs=b, granularity=4),
+                       model.interpolate(a, b, steps=4))
+    assert model.interpolate(a, b, granularity=5).shape == (3, 5, *INPUT_DIM)
+
+
 def test_pythaes_discriminators_and_metrics_are_read_exactly():
     from pythae.models import RHVAEConfig, VAEGANConfig
     from pythae.models.nn.default_architectures import Discriminator_MLP, Metric_MLP

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from gaekit.config import BaseConfig, check_count, json_values
+from gaekit.config import BaseConfig, check_count, json_values, keyword_aliases
 from gaekit.data import check_batch, check_codes
 from gaekit.errors import CheckpointError, ConfigError
 from gaekit.models import _losses
@@ -303,6 +303,7 @@ class BaseAE(BaseModel):
         with self._inference():
             return self.decode(self.encode(self._to_model(x)).embedding)
 
+    @keyword_aliases(starting_inputs="x_start", ending_inputs="x_end", granularity="steps")  # Pythae's names
     def interpolate(self, x_start: Tensor, x_end: Tensor, steps: int = 10) -> Tensor:
         """Decode ``steps`` points on the segment between the embeddings: ``(B, steps, *input_dim)``."""
         check_count(steps, "interpolate: steps", minimum=2)
@@ -424,6 +425,7 @@ class BaseAE(BaseModel):
         model.load_weights(load_tensors(weights, meta["sha256"]["model.safetensors"]), source=str(folder))
         return model
 
+    @keyword_aliases(hf_hub_path="repo_id")  # Pythae's name
     def push_to_hub(self, repo_id: str, token: str | None = None, private: bool = False, *,
                     training_config: BaseConfig | None = None, history: list[dict[str, Any]] | None = None,
                     commit_message: str | None = None) -> str:
