@@ -107,6 +107,14 @@ def test_a_stand_in_row_says_so_and_the_report_gathers_rows(tmp_path):
     assert "| `a` | nll | 90.30 ± 0.28 (2 runs) | 89.90 | +0.40 | yes (±1) | the paper's |" in report
     assert "| `b` | nll | 95.00 ± 0.00 (1 run) | 89.90 | +5.10 | no (±1) | stand-in: a seeded binarization |" in report
     assert "2 recipe run(s); 1 within the tolerance" in report
+    # the plot of obtained against published (matplotlib is a dev dependency)
+    assert "![obtained against published](report.png)" in report and (tmp_path / "report.png").stat().st_size > 0
+    # a result.json written before other_references existed reads as it was
+    old = json.loads((tmp_path / "b" / "result.json").read_text())
+    for key in ("other_references", "other_means"):
+        old.pop(key)
+    (tmp_path / "b" / "result.json").write_text(json.dumps(old))
+    assert "| `b` | nll | 95.00 ± 0.00 (1 run)" in write_report(tmp_path).read_text()
 
 
 def test_the_command_lists_every_recipe_and_refuses_unknown_ones_in_one_line(capsys, tmp_path):
