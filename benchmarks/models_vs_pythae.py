@@ -34,16 +34,17 @@ repeats), peak memory, then the NLL and generation times. A model that fails on 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the benchmarks' shared helpers, when imported too
+from _memory import PeakRSS  # noqa: E402
 
 # gaekit name -> (Pythae model class, Pythae config class); the 25 models both libraries have
 SHARED = {
@@ -64,33 +65,6 @@ SHARED = {
 MSE_ONLY = ("VAEGAN", "HVAE")
 RESULT = "@@result@@ "  # prefix of a worker's answer line (libraries may print to stdout too)
 TASKS = ("train", "nll", "gmm", "maf")
-
-
-class PeakRSS:
-    """Samples this process's resident memory in a thread; ``peak_mb`` is the growth during the block."""
-
-    def __enter__(self):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-        self._page = os.sysconf("SC_PAGE_SIZE")
-        self.start = self.peak = self._rss()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self._thread.start()
-        return self
-
-    def _rss(self) -> int:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * self._page
-
-    def _watch(self):
-        while not self._stop.wait(0.005):
-            self.peak = max(self.peak, self._rss())
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._rss())
-        self.peak_mb = (self.peak - self.start) / 2**20
 
 
 def timed(fn):
