@@ -36,24 +36,28 @@ class BaseNFConfig(BaseConfig):
 
 @dataclass
 class _AutoregressiveConfig(BaseNFConfig):
-    n_made_blocks: int = 2
-    n_hidden_in_made: int = 3
+    # gaekit's spellings (docs/names.md); Pythae's read, write and load through the aliases
+    aliases: ClassVar[dict[str, str]] = {"n_made_blocks": "num_made_blocks",
+                                         "n_hidden_in_made": "num_made_hidden_layers"}
+    num_made_blocks: int = 2
+    num_made_hidden_layers: int = 3
     hidden_size: int = 128
     include_batch_norm: bool = False
 
     def _check(self) -> None:
         super()._check()
-        self._require("n_made_blocks", self.n_made_blocks >= 1, "an int >= 1")
-        self._require("n_hidden_in_made", self.n_hidden_in_made >= 0, "an int >= 0")
+        self._require("num_made_blocks", self.num_made_blocks >= 1, "an int >= 1")
+        self._require("num_made_hidden_layers", self.num_made_hidden_layers >= 0, "an int >= 0")
         self._require("hidden_size", self.hidden_size >= 1, "an int >= 1")
-        self._require("include_batch_norm", not self.include_batch_norm or self.n_made_blocks >= 2,
-                      "False with n_made_blocks=1 (gaekit puts batch norm between MADE blocks)")
+        self._require("include_batch_norm", not self.include_batch_norm or self.num_made_blocks >= 2,
+                      "False with num_made_blocks=1 (gaekit puts batch norm between MADE blocks)")
 
 
 @dataclass
 class MAFConfig(_AutoregressiveConfig):
     """Pythae's ``MAFConfig``: ``input_dim``, ``n_made_blocks=2``, ``n_hidden_in_made=3``, ``hidden_size=128``,
-    ``include_batch_norm=False``."""
+    ``include_batch_norm=False`` (gaekit spells the first two ``num_made_blocks``, ``num_made_hidden_layers``;
+    Pythae's names are aliases)."""
 
     name: ClassVar[str] = "MAFConfig"
 
@@ -106,17 +110,19 @@ class RadialFlowConfig(BaseNFConfig):
 @dataclass
 class PixelCNNConfig(BaseNFConfig):
     """Pythae's ``PixelCNNConfig``: ``input_dim`` ``(1, H, W)`` (one index per position), ``n_embeddings=256``,
-    ``n_layers=10``, ``kernel_size=5`` (odd)."""
+    ``n_layers=10``, ``kernel_size=5`` (odd); gaekit spells them ``num_embeddings``, ``num_layers`` (Pythae's names
+    are aliases)."""
 
     name: ClassVar[str] = "PixelCNNConfig"
-    n_embeddings: int = 256
-    n_layers: int = 10
+    aliases: ClassVar[dict[str, str]] = {"n_embeddings": "num_embeddings", "n_layers": "num_layers"}
+    num_embeddings: int = 256
+    num_layers: int = 10
     kernel_size: int = 5
 
     def _check(self) -> None:
         super()._check()
-        self._require("n_embeddings", self.n_embeddings >= 2, "an int >= 2")
-        self._require("n_layers", self.n_layers >= 1, "an int >= 1")
+        self._require("num_embeddings", self.num_embeddings >= 2, "an int >= 2")
+        self._require("num_layers", self.num_layers >= 1, "an int >= 1")
         self._require("kernel_size", self.kernel_size >= 1 and self.kernel_size % 2 == 1, "an odd int >= 1")
         if self.input_dim is not None:
             self._require("input_dim", len(self.input_dim) == 3 and self.input_dim[0] == 1,

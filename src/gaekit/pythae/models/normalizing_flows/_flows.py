@@ -99,8 +99,9 @@ class MAF(BaseNF):
         super().__init__(model_config)
         c = model_config
         self.hidden_size = c.hidden_size
-        self.net = GaekitMAF(self.input_dim, c.n_made_blocks, c.n_hidden_in_made, c.hidden_size, c.include_batch_norm,
-                             first_ordering="sequential", reverse_output=c.n_made_blocks % 2 == 1)
+        self.net = GaekitMAF(self.input_dim, c.num_made_blocks, c.num_made_hidden_layers, c.hidden_size,
+                             c.include_batch_norm,
+                             first_ordering="sequential", reverse_output=c.num_made_blocks % 2 == 1)
 
 
 class IAF(BaseNF):
@@ -115,8 +116,9 @@ class IAF(BaseNF):
         super().__init__(model_config)
         c = model_config
         self.hidden_size = c.hidden_size
-        self.net = GaekitIAF(self.input_dim, c.n_made_blocks, c.n_hidden_in_made, c.hidden_size, c.include_batch_norm,
-                             first_ordering="reverse", reverse_output=c.n_made_blocks % 2 == 1)
+        self.net = GaekitIAF(self.input_dim, c.num_made_blocks, c.num_made_hidden_layers, c.hidden_size,
+                             c.include_batch_norm,
+                             first_ordering="reverse", reverse_output=c.num_made_blocks % 2 == 1)
 
     def forward(self, x: Tensor, **kwargs: Any) -> PythaeOutput:
         out, log_det = self.net.inverse(self._flat(x))

@@ -48,7 +48,7 @@ class PixelCNN(BaseModel):
         self.model_name = "PixelCNN"
         c = model_config
         self.net = GaekitPixelCNN(GaekitPixelCNNConfig(
-            input_dim=(math.prod(c.input_dim),), num_embeddings=c.n_embeddings, num_layers=c.n_layers,
+            input_dim=(math.prod(c.input_dim),), num_embeddings=c.num_embeddings, num_layers=c.num_layers,
             kernel_size=c.kernel_size))
 
     def logits(self, inputs: Any) -> Tensor:
