@@ -7,12 +7,10 @@ import dataclasses
 from typing import Any
 
 from gaekit.trainers import TrainerConfig
+from gaekit.trainers.pythae_config import PYTHAE_OPTIMIZATION_FIELDS as _OPTIMIZATION
 
 __all__ = ["PythaeTrainerConfig"]
 
-# Pythae's optimisation fields (also with a ``<group>_`` prefix) -> gaekit's
-_OPTIMIZATION = {"learning_rate": "learning_rate", "optimizer_cls": "optimizer", "optimizer_params": "optimizer_params",
-                 "scheduler_cls": "scheduler", "scheduler_params": "scheduler_params"}
 _WORKERS = ("train_dataloader_num_workers", "eval_dataloader_num_workers")
 
 

@@ -37,7 +37,8 @@ from gaekit.config import FOREIGN_READERS, read_json
 from gaekit.errors import ConfigError
 from gaekit.trainers.config import TrainerConfig
 
-__all__ = ["PYTHAE_TRAINER_CONFIGS", "PYTHAE_TRAINER_DEFAULTS", "PYTHAE_TRAINER_FIELDS", "trainer_config_from_pythae"]
+__all__ = ["PYTHAE_OPTIMIZATION_FIELDS", "PYTHAE_TRAINER_CONFIGS", "PYTHAE_TRAINER_DEFAULTS", "PYTHAE_TRAINER_FIELDS",
+           "trainer_config_from_pythae"]
 
 # Pythae trainer config class -> the parameter groups of its optimizers (gaekit's group names)
 PYTHAE_TRAINER_CONFIGS: dict[str, tuple[str, ...]] = {
@@ -118,10 +119,15 @@ def _processes(data: dict[str, Any]) -> int:
         return 1
 
 
+# Pythae's optimisation fields (also ``<group>_``-prefixed) -> the TrainerConfig / group_overrides key they set
+PYTHAE_OPTIMIZATION_FIELDS = {"learning_rate": "learning_rate", "optimizer_cls": "optimizer",
+                              "optimizer_params": "optimizer_params", "scheduler_cls": "scheduler",
+                              "scheduler_params": "scheduler_params"}
+
+
 def _optimization(data: dict[str, Any], prefix: str) -> dict[str, Any]:
-    return {"learning_rate": data[f"{prefix}learning_rate"], "optimizer": data[f"{prefix}optimizer_cls"],
-            "optimizer_params": data[f"{prefix}optimizer_params"] or {},
-            "scheduler": data[f"{prefix}scheduler_cls"], "scheduler_params": data[f"{prefix}scheduler_params"] or {}}
+    out = {ours: data[f"{prefix}{theirs}"] for theirs, ours in PYTHAE_OPTIMIZATION_FIELDS.items()}
+    return {**out, "optimizer_params": out["optimizer_params"] or {}, "scheduler_params": out["scheduler_params"] or {}}
 
 
 def _refuse(name: str, data: dict[str, Any], with_eval_data: bool) -> None:

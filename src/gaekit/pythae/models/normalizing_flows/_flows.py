@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -86,7 +86,23 @@ class BaseNF(nn.Module):
                           f"gaekit.pythae.samplers.MAFSampler/IAFSampler, which save and load their flow")
 
 
-class MAF(BaseNF):
+class _AutoregressiveNF(BaseNF):
+    """MAF and IAF: gaekit's flow of ``num_made_blocks`` MADE blocks, its first block's ordering chosen so that
+    the blocks see the coordinates as Pythae's do (the output reversed for an odd number of blocks)."""
+
+    gaekit_flow: ClassVar[type[nn.Module]]
+    first_ordering: ClassVar[str]
+
+    def __init__(self, model_config: MAFConfig | IAFConfig):
+        super().__init__(model_config)
+        c = model_config
+        self.hidden_size = c.hidden_size
+        self.net = self.gaekit_flow(self.input_dim, c.num_made_blocks, c.num_made_hidden_layers, c.hidden_size,
+                                    c.include_batch_norm, first_ordering=self.first_ordering,
+                                    reverse_output=c.num_made_blocks % 2 == 1)
+
+
+class MAF(_AutoregressiveNF):
     """Pythae's ``MAF``: ``gaekit.flows.MAF`` (``n_made_blocks`` blocks of ``n_hidden_in_made`` hidden layers of
     ``hidden_size`` units). As in Pythae, ``forward`` (data to prior) is one MADE pass per block, ``inverse`` is
     sequential, and block ``k`` sees the coordinates reversed ``k`` times (orderings alternate; the output is
@@ -94,31 +110,19 @@ class MAF(BaseNF):
     (Pythae also adds one after the last block and reverses around it, so its blocks then do not alternate)."""
 
     config_class = MAFConfig
-
-    def __init__(self, model_config: MAFConfig):
-        super().__init__(model_config)
-        c = model_config
-        self.hidden_size = c.hidden_size
-        self.net = GaekitMAF(self.input_dim, c.num_made_blocks, c.num_made_hidden_layers, c.hidden_size,
-                             c.include_batch_norm,
-                             first_ordering="sequential", reverse_output=c.num_made_blocks % 2 == 1)
+    gaekit_flow = GaekitMAF
+    first_ordering = "sequential"
 
 
-class IAF(BaseNF):
+class IAF(_AutoregressiveNF):
     """Pythae's ``IAF``: ``gaekit.flows.IAF``, fields as ``MAF``. As in Pythae, ``inverse`` (prior to data) is one
     MADE pass per block and ``forward`` (data to prior) is sequential; the coordinates are reversed before every
     block on the prior side (gaekit's ``first_ordering="reverse"``, output reversed for an odd number of blocks).
     Batch norm as for ``MAF``."""
 
     config_class = IAFConfig
-
-    def __init__(self, model_config: IAFConfig):
-        super().__init__(model_config)
-        c = model_config
-        self.hidden_size = c.hidden_size
-        self.net = GaekitIAF(self.input_dim, c.num_made_blocks, c.num_made_hidden_layers, c.hidden_size,
-                             c.include_batch_norm,
-                             first_ordering="reverse", reverse_output=c.num_made_blocks % 2 == 1)
+    gaekit_flow = GaekitIAF
+    first_ordering = "reverse"
 
     def forward(self, x: Tensor, **kwargs: Any) -> PythaeOutput:
         out, log_det = self.net.inverse(self._flat(x))
