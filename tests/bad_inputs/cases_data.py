@@ -546,6 +546,15 @@ for _id, _desc, _call, _error, _word in [
      _loader_call("gaekit.data", "load_dsprites", "test", num=0), ConfigError, "num"),
     ("dsprites-indices-out-of-range", "generate_dsprites([737280]): an index past the last image",
      _loader_call("gaekit.data", "generate_dsprites", [737280]), DataError, "737280"),
+    ("color-dsprites-split", "load_color_dsprites('val'): an unknown split",
+     _loader_call("gaekit.data", "load_color_dsprites", "val"), ConfigError, "val"),
+    ("noisy-dsprites-seed", "load_noisy_dsprites(seed=-1)",
+     _loader_call("gaekit.data", "load_noisy_dsprites", "test", num=4, seed=-1), ConfigError, "seed"),
+    ("noisy-dsprites-num-float", "load_noisy_dsprites(num=2.5)",
+     _loader_call("gaekit.data", "load_noisy_dsprites", "test", num=2.5), ConfigError, "num"),
+    ("ground-truth-unknown-dataset", "ground_truth_for_dataset('mnist'): a dataset without ground-truth factors",
+     _loader_call("gaekit.metrics.disentanglement", "ground_truth_for_dataset", "mnist"), ConfigError,
+     "noisy-dsprites"),
 ]:
     CASES.add(f"data-load-{_id}", "data", _desc, _error, _word)(_call)
 

@@ -130,10 +130,11 @@ def test_preset_sizes():
     assert [m.label for m in quick.models] == list(PAPER_MODEL_ORDER)
     assert all(len(m.configs) == 2 and m.source for m in quick.models) and len(expand(quick)) == 38
     assert quick.model("beta-VAE").configs == [{"beta": 0.1}, {"beta": 5}]  # Table 12 configs 3 and 6
-    assert set(PRESETS) == {"paper", "paper-latent", "cpu-quick", "smoke"}
+    assert set(PRESETS) == {"paper", "paper-latent", "cpu-quick", "smoke", "disentanglement",
+                            "disentanglement-cpu-quick"}
     with pytest.raises(ConfigError, match="unknown preset 'nope'"):
         preset("nope")
-    with pytest.raises(ConfigError, match="unknown paper model label"):
+    with pytest.raises(ConfigError, match="unknown model label"):
         paper_models(("VAE", "GPT"))
     with pytest.raises(ConfigError, match=r"configs\['VAE'\]"):
         paper_models(("VAE",), {"VAE": [11]})

@@ -11,7 +11,7 @@ from torch import nn
 
 from gaekit.errors import ConfigError, DataError
 from gaekit.metrics import (
-    TASKS,
+    DEFAULT_TASKS,
     EvaluationConfig,
     EvaluationData,
     EvaluationResult,
@@ -62,7 +62,7 @@ def test_every_task_on_digits(digits_vae, digits, tmp_path, cache):
     out = tmp_path / "eval"
     result = evaluate(digits_vae, digits, sampler=["normal", "gmm"], dataset="digits", output_dir=out,
                       cache_dir=cache, **QUICK)
-    assert result.tasks == list(TASKS) and not result.notes
+    assert result.tasks == list(DEFAULT_TASKS) and not result.notes
     assert result.extractor["fid_key"] == "fid_digits_classifier"
     rec = result.reconstruction
     mean_image_mse = float(((digits[2].as_float() - digits[0].as_float().mean(0)) ** 2).mean())
@@ -76,7 +76,7 @@ def test_every_task_on_digits(digits_vae, digits, tmp_path, cache):
     assert cls["runs"] == 3 and len(cls["test_accuracies"]) == 3 and cls["test_accuracy_mean"] > 0.4  # chance: 0.1
     assert result.clustering["runs"] == 3 and result.clustering["accuracy_mean"] > 0.3
     assert result.nll["num_test"] == 60 and result.nll["nll"] > 0
-    assert set(result.timings) == {"extractor", *TASKS}
+    assert set(result.timings) == {"extractor", *DEFAULT_TASKS}
     for key in ("reconstructions", "samples_NormalSampler", "samples_GaussianMixtureSampler", "interpolation",
                 "traversal"):
         assert _png_ok(result.files[key]), key
@@ -183,7 +183,7 @@ def test_every_task_on_a_model_trained_on_10k_mnist_images(mnist_dir, tmp_path, 
     out = tmp_path / "eval"
     result = evaluate(model, EvaluationData(train, val, test), sampler=["normal", "gmm"], dataset="mnist",
                       output_dir=out, data_dir=mnist_dir, cache_dir=cache, nll_num_test=1000)
-    assert result.tasks == list(TASKS) and result.extractor["fid_key"] == "fid_mnist_classifier"
+    assert result.tasks == list(DEFAULT_TASKS) and result.extractor["fid_key"] == "fid_mnist_classifier"
     assert result.reconstruction["mse"] < 0.03 and result.reconstruction["num_test"] == 10_000
     gen = result.generation
     assert gen["GaussianMixtureSampler"]["num_samples"] == 10_000

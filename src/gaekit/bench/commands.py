@@ -20,7 +20,8 @@ The benchmark study of the Pythae paper (Chadebec et al. 2022, Section 4) as one
   gaekit bench report DIR
       write DIR/report/ (Markdown and HTML) from a study folder.
 
-SPEC is a JSON or YAML StudySpec file; presets: paper, paper-latent, cpu-quick, smoke.
+SPEC is a JSON or YAML StudySpec file; presets: paper, paper-latent, cpu-quick, smoke, disentanglement,
+disentanglement-cpu-quick.
 Run "gaekit bench run --help" (or plan/report) for every option."""
 
 
@@ -37,7 +38,8 @@ def positive_int(text: str) -> int:
 
 def _spec_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", nargs="?", default=None, help="a StudySpec file (.json, .yaml or .yml)")
-    parser.add_argument("--preset", choices=["paper", "paper-latent", "cpu-quick", "smoke"],
+    parser.add_argument("--preset", choices=["paper", "paper-latent", "cpu-quick", "smoke", "disentanglement",
+                                             "disentanglement-cpu-quick"],
                         help="a built-in study instead of SPEC")
 
 

@@ -1,5 +1,7 @@
 """The report's matplotlib figures: metrics against the latent dimension (Fig. 2 style) and training
-time per model (Fig. 14 style), after Chadebec et al. 2022 (arXiv:2206.08309).
+time per model (Fig. 14 style), after Chadebec et al. 2022 (arXiv:2206.08309); the disentanglement
+study's score distributions per model and rank-correlation matrix, after Locatello et al. 2019 (ICML,
+Figs. 2 and 3).
 
 matplotlib is optional (``pip install 'gaekit[report]'``) and imported inside the functions; figures
 are drawn on a bare ``matplotlib.figure.Figure`` (Agg canvas), so no global pyplot state or backend
@@ -77,5 +79,55 @@ def bar_figure(path: Path, title: str, ylabel: str, bars: list[tuple[str, float,
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
+    fig.savefig(path, dpi=90)
+    return path
+
+
+def distribution_figure(path: Path, title: str, panels: list[tuple[str, dict[str, list[float]]]]) -> Path:
+    """One panel per metric: per model, the distribution of its scores over configurations and seeds (a violin
+    where a model has three or more scores, else its points), as Locatello et al. 2019, Fig. 3."""
+    from matplotlib.figure import Figure
+
+    models = list(dict.fromkeys(m for _, series in panels for m in series))
+    colors = _colors(len(models))
+    columns = min(3, len(panels))
+    rows = -(-len(panels) // columns)
+    fig = Figure(figsize=(3.4 * columns, 2.9 * rows + 0.5), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    for ax, (label, series) in zip(axes, panels):
+        for i, model in enumerate(models):
+            values = series.get(model, [])
+            if len(values) >= 3 and len(set(values)) > 1:
+                parts = ax.violinplot([values], positions=[i], showmedians=True, widths=0.8)
+                for body in parts["bodies"]:
+                    body.set_facecolor(colors[i])
+            ax.scatter([i] * len(values), values, s=9, color=colors[i], zorder=3)
+        ax.set_xticks(range(len(models)), models, rotation=50, ha="right", fontsize="small")
+        ax.set_title(label, fontsize="medium")
+        ax.grid(axis="y", alpha=0.3)
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    fig.suptitle(title)
+    fig.savefig(path, dpi=90)
+    return path
+
+
+def matrix_figure(path: Path, title: str, labels: list[str], matrix: list[list[float | None]]) -> Path:
+    """A labelled heat map of a square matrix in [-1, 1] with its values written in (Locatello et al. 2019,
+    Fig. 2: rank correlations between metrics)."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    values = np.array([[np.nan if v is None else v for v in row] for row in matrix], dtype=float)
+    size = 0.62 * len(labels) + 2.2
+    fig = Figure(figsize=(size + 0.8, size), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(values, vmin=-1, vmax=1, cmap="RdBu_r")
+    for (i, j), v in np.ndenumerate(values):
+        ax.text(j, i, "n/a" if np.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize="x-small")
+    ax.set_xticks(range(len(labels)), labels, rotation=50, ha="right", fontsize="small")
+    ax.set_yticks(range(len(labels)), labels, fontsize="small")
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    ax.set_title(title)
     fig.savefig(path, dpi=90)
     return path

@@ -1,4 +1,5 @@
-"""The paper's hyper-parameter grids (Chadebec et al. 2022, arXiv:2206.08309, Appendix D, Tables 8-21).
+"""The hyper-parameter grids of the studies: the paper's (Chadebec et al. 2022, arXiv:2206.08309, Appendix D, Tables
+8-21) and Locatello et al. 2019's disentanglement study (``LOCATELLO_GRIDS``).
 
 One place, as data: each entry is the paper's model label, the registered gaekit model, the fields
 every configuration shares, the ten configurations (in the table's order: config 1 is the first
@@ -99,6 +100,33 @@ PAPER_GRIDS: dict[str, dict[str, Any]] = {
 }
 
 
+# Locatello et al. 2019, "Challenging Common Assumptions in the Unsupervised Learning of Disentangled
+# Representations" (ICML), Table 2 of the appendix ("Hyperparameters explored for the different models"), in the
+# order of their figures (0 = beta-VAE ... 5 = AnnealedVAE). Six values each; every value was trained with 50
+# seeds there. AnnealedVAE (Burgess et al. 2018) is gaekit's DisentangledBetaVAE: gamma = beta, c_max = C, and
+# its capacity reaches C after the paper's 100,000 steps, which a preset turns into ``warmup_epoch``.
+LOCATELLO_MODEL_ORDER = ("beta-VAE", "FactorVAE", "beta-TC-VAE", "DIP-VAE-I", "DIP-VAE-II", "AnnealedVAE")
+LOCATELLO_GRIDS: dict[str, dict[str, Any]] = {
+    "beta-VAE": {"model": "BetaVAE", "source": "Locatello et al. 2019, Table 2",
+                 "configs": [{"beta": b} for b in (1, 2, 4, 6, 8, 16)]},
+    "FactorVAE": {"model": "FactorVAE", "source": "Locatello et al. 2019, Table 2",
+                  "configs": [{"gamma": g} for g in (10, 20, 30, 40, 50, 100)],
+                  "note": "gamma weighs the total correlation estimated by the discriminator (6 x 1000 units)"},
+    "beta-TC-VAE": {"model": "BetaTCVAE", "source": "Locatello et al. 2019, Table 2",
+                    "fields": {"alpha": 1.0, "gamma": 1.0}, "configs": [{"beta": b} for b in (1, 2, 4, 6, 8, 10)],
+                    "note": "beta weighs the total correlation; alpha = gamma = 1"},
+    "DIP-VAE-I": {"model": "DIPVAE", "source": "Locatello et al. 2019, Table 2", "fields": {"variant": "i"},
+                  "configs": [{"lambda_offdiag": v} for v in (1, 2, 5, 10, 20, 50)],
+                  "note": "lambda_od = lambda_offdiag; lambda_d = 10 lambda_od (lambda_diag's default)"},
+    "DIP-VAE-II": {"model": "DIPVAE", "source": "Locatello et al. 2019, Table 2", "fields": {"variant": "ii"},
+                   "configs": [{"lambda_offdiag": v} for v in (1, 2, 5, 10, 20, 50)],
+                   "note": "lambda_od = lambda_offdiag; lambda_d = lambda_od (lambda_diag's default)"},
+    "AnnealedVAE": {"model": "DisentangledBetaVAE", "source": "Locatello et al. 2019, Table 2",
+                    "fields": {"beta": 1000.0}, "configs": [{"C": c} for c in (5, 10, 25, 50, 75, 100)],
+                    "note": "gamma = 1000 = beta, c_max = C; the capacity grows over warmup_epoch epochs"},
+}
+
+
 def paper_models(labels: tuple[str, ...] = PAPER_MODEL_ORDER, configs: dict[str, list[int]] | None = None) -> list:
     """``ModelSpec`` list of the paper's models.
 
@@ -110,14 +138,28 @@ def paper_models(labels: tuple[str, ...] = PAPER_MODEL_ORDER, configs: dict[str,
         Per label, the 1-based configuration numbers to keep (default: all ten). The kept
         configurations are renumbered from 1 in the study; ``source`` records the original numbers.
     """
+    return grid_models(PAPER_GRIDS, labels, configs)
+
+
+def locatello_models(labels: tuple[str, ...] = LOCATELLO_MODEL_ORDER, configs: dict[str, list[int]] | None = None,
+                     fields: dict[str, dict[str, Any]] | None = None) -> list:
+    """``ModelSpec`` list of Locatello et al. 2019's six models (``LOCATELLO_GRIDS``); ``labels`` and ``configs``
+    as :func:`paper_models`, ``fields`` per label further shared fields (e.g. AnnealedVAE's ``warmup_epoch``)."""
+    models = grid_models(LOCATELLO_GRIDS, labels, configs)
+    return [m.replace(fields={**m.fields, **(fields or {}).get(m.label, {})}) for m in models]
+
+
+def grid_models(grids: dict[str, dict[str, Any]], labels: tuple[str, ...],
+                configs: dict[str, list[int]] | None = None) -> list:
+    """``ModelSpec`` list of the ``labels`` entries of ``grids`` (see :func:`paper_models`)."""
     from gaekit.bench.spec import ModelSpec
     from gaekit.errors import ConfigError
 
     out = []
     for label in labels:
-        if label not in PAPER_GRIDS:
-            raise ConfigError(f"unknown paper model label {label!r}; expected one of {', '.join(PAPER_MODEL_ORDER)}")
-        entry = dict(PAPER_GRIDS[label])
+        if label not in grids:
+            raise ConfigError(f"unknown model label {label!r}; expected one of {', '.join(grids)}")
+        entry = dict(grids[label])
         keep = (configs or {}).get(label)
         if keep is not None:
             bad = [k for k in keep if not 1 <= k <= len(entry["configs"])]

@@ -1,4 +1,5 @@
-"""Built-in study specs: ``paper``, ``paper-latent``, ``cpu-quick`` and ``smoke``.
+"""Built-in study specs: ``paper``, ``paper-latent``, ``cpu-quick``, ``smoke``, ``disentanglement`` and
+``disentanglement-cpu-quick``.
 
 - ``paper``: the fixed-latent study of Chadebec et al. 2022 (arXiv:2206.08309, Section 4.2.1 and
   Appendix C): 19 models x 10 configurations (Tables 8-21) x {MNIST, CIFAR-10, CelebA} x {ConvNet,
@@ -13,6 +14,15 @@
   the paper's four samplers (N, GMM, MAF, two-stage VAE) with short sampler training; sized for a
   2-core machine.
 - ``smoke``: three tiny MLP models on a few hundred MNIST images, one epoch: seconds.
+- ``disentanglement``: the study of Locatello et al. 2019 ("Challenging Common Assumptions in the Unsupervised
+  Learning of Disentangled Representations", ICML) on dSprites: beta-VAE, FactorVAE, beta-TC-VAE, DIP-VAE-I,
+  DIP-VAE-II and AnnealedVAE, each with their six hyper-parameter values (``grids.LOCATELLO_GRIDS``), 5 seeds
+  (they trained 50), their convolutional networks (channels 32, 32, 64, 64; gaekit's ``conv`` has no 256-unit
+  dense layer), latent 10, Bernoulli decoder, Adam lr 1e-4, batch 64, 33 epochs of the 80 % training split
+  (their 300,000 steps), scored with every disentanglement metric at the protocol's sample counts. 180 trainings.
+- ``disentanglement-cpu-quick``: the same six models, two values each, one seed, an MLP on a random 150,000-image
+  subset of dSprites for 2 epochs, the metrics on 1,000 / 500 samples: sized to finish in under 45 minutes on 2
+  CPU cores (``--workers 2``).
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gaekit.bench.grids import PAPER_MODEL_ORDER, paper_models
+from gaekit.bench.grids import PAPER_MODEL_ORDER, locatello_models, paper_models
 from gaekit.bench.spec import DataSpec, ModelSpec, StudySpec, TrainingSpec
 from gaekit.errors import ConfigError
 
@@ -128,8 +138,61 @@ def smoke() -> StudySpec:
     )
 
 
+# Locatello et al. 2019's steps per model (300,000 of batch 64) and AnnealedVAE's capacity schedule (100,000
+# steps), in epochs of dSprites' 80 % training split (589,824 images: 9,216 steps of 64).
+LOCATELLO_EPOCHS = 33
+LOCATELLO_ANNEALING_EPOCHS = 11
+# disentanglement-cpu-quick: per model, two of the six values (1-based), a weak and a strong regularisation.
+DISENTANGLEMENT_QUICK_CONFIGS = {label: [2, 5] for label in
+                                 ("beta-VAE", "FactorVAE", "beta-TC-VAE", "DIP-VAE-I", "DIP-VAE-II", "AnnealedVAE")}
+
+
+def _bernoulli(models: list) -> list:
+    """Every model with a Bernoulli decoder (``reconstruction_loss="bce"``), as Locatello et al. 2019."""
+    return [m.replace(fields={"reconstruction_loss": "bce", **m.fields}) for m in models]
+
+
+def disentanglement() -> StudySpec:
+    """Locatello et al. 2019's study on dSprites: 6 models x 6 values x 5 seeds (180 trainings)."""
+    return StudySpec(
+        study="disentanglement (Locatello et al. 2019, dSprites)",
+        datasets=["dsprites"],
+        networks=["conv"],
+        network_options={"conv": {"channels": [32, 32, 64, 64], "batch_norm": False}},
+        models=_bernoulli(locatello_models(fields={"AnnealedVAE": {"warmup_epoch": LOCATELLO_ANNEALING_EPOCHS}})),
+        latent_dims={"dsprites": [10]},
+        training=TrainingSpec(num_epochs=LOCATELLO_EPOCHS, learning_rate=1e-4, batch_size=64, plateau_patience=None),
+        tasks=["disentanglement"],
+        samplers=[],
+        seeds=[0, 1, 2, 3, 4],
+        max_lr_retries=3,
+    )
+
+
+def disentanglement_cpu_quick() -> StudySpec:
+    """The disentanglement study cut to 12 trainings sized for 2 CPU cores (under 45 minutes, ``--workers 2``)."""
+    return StudySpec(
+        study="disentanglement-cpu-quick (Locatello et al. 2019's models, 2 values each, dSprites subset)",
+        datasets=["dsprites"],
+        networks=["mlp"],
+        network_options={"mlp": {"hidden_dims": [256, 256]}},
+        models=_bernoulli(locatello_models(configs=DISENTANGLEMENT_QUICK_CONFIGS,
+                                           fields={"AnnealedVAE": {"warmup_epoch": 1},
+                                                   "FactorVAE": {"discriminator_hidden_dim": 256}})),
+        latent_dims={"dsprites": [10]},
+        training=TrainingSpec(num_epochs=2, learning_rate=5e-4, batch_size=64, plateau_patience=None),
+        tasks=["disentanglement"],
+        samplers=[],
+        data=DataSpec(max_train=150000, max_validation=5000, max_test=1000, subset="random"),
+        evaluation={"disentanglement_num_train": 1000, "disentanglement_num_test": 500},
+        max_lr_retries=3,
+    )
+
+
 PRESETS: dict[str, Callable[[], StudySpec]] = {"paper": paper, "paper-latent": paper_latent,
-                                               "cpu-quick": cpu_quick, "smoke": smoke}
+                                               "cpu-quick": cpu_quick, "smoke": smoke,
+                                               "disentanglement": disentanglement,
+                                               "disentanglement-cpu-quick": disentanglement_cpu_quick}
 
 
 def preset(name: str) -> StudySpec:

@@ -31,15 +31,20 @@ from gaekit.trainers.callbacks import KeepNewestCheckpoint
 _DATA: dict[tuple, Any] = {}  # per-process cache of loaded splits
 
 
-def load_split(dataset: str, split: str, limit: int | None, data_dir: str | None):
-    """A dataset split, cut to its first ``limit`` images; cached per process."""
-    key = (dataset, split, limit, data_dir)
+def load_split(dataset: str, split: str, limit: int | None, data_dir: str | None, subset: str = "first"):
+    """A dataset split, cut to ``limit`` images (its first ones, or for ``subset="random"`` a seeded draw kept in
+    the split's order; see ``DataSpec``); cached per process."""
+    key = (dataset, split, limit, data_dir, subset)
     if key not in _DATA:
+        import numpy as np
+
         from gaekit.data import load_dataset
 
         data = load_dataset(dataset, split, root=data_dir)
         if limit is not None and len(data) > limit:
-            data = data.subset(slice(0, limit))
+            rows = slice(0, limit) if subset == "first" else \
+                np.sort(np.random.default_rng(0).choice(len(data), size=limit, replace=False))
+            data = data.subset(rows)
         _DATA[key] = data
     return _DATA[key]
 
@@ -215,6 +220,8 @@ def headline(folder: Path) -> dict[str, float]:
             out[f"fid[{sampler.replace('Sampler', '')}]"] = fid
     if result.get("classification"):
         out["acc"] = result["classification"]["test_accuracy_mean"]
+    scores = (result.get("disentanglement") or {}).get("scores") or {}
+    out.update({k: scores[k] for k in ("beta_vae", "factor_vae", "mig", "dci_disentanglement") if k in scores})
     return out
 
 
@@ -243,7 +250,8 @@ def run_one(study_dir: str | Path, spec: StudySpec | dict, run: RunSpec | dict,
         record.started_at = record.started_at or now()
         record.write(path)
         try:
-            splits = {s: load_split(run.dataset, s, spec.data.limit(s), data_dir) for s in layout.SPLITS + ("train",)}
+            splits = {s: load_split(run.dataset, s, spec.data.limit(s), data_dir, spec.data.subset)
+                      for s in layout.SPLITS + ("train",)}
             splits = {k: splits[k] for k in ("train", "validation", "test")}
             if record.learning_rate is not None and (folder / layout.MODEL_DIR).is_dir():
                 model = AutoModel.load_from_folder(folder / layout.MODEL_DIR)  # trained: redo the evaluation only

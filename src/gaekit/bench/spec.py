@@ -160,17 +160,24 @@ class TrainingSpec(BaseConfig):
 
 @dataclass
 class DataSpec(BaseConfig):
-    """How much of each split a study uses: the first ``max_*`` images (None: the whole split)."""
+    """How much of each split a study uses: ``max_*`` images (None: the whole split).
+
+    ``subset`` says which: ``"first"`` (the split's first images, default) or ``"random"`` (a draw without
+    replacement seeded with 0, kept in the split's order): for data stored in the order of its factors, such
+    as dSprites, whose first images all have one shape.
+    """
 
     name: ClassVar[str] = "BenchData"
     max_train: int | None = None
     max_validation: int | None = None
     max_test: int | None = None
+    subset: str = "first"
 
     def _check(self) -> None:
         super()._check()
         for name in ("max_train", "max_validation", "max_test"):
             self._require(name, getattr(self, name) is None or getattr(self, name) >= 2, "None or an int >= 2")
+        self._require("subset", self.subset in ("first", "random"), "'first' or 'random'")
 
     def limit(self, split: str) -> int | None:
         return getattr(self, f"max_{split}")
@@ -265,6 +272,12 @@ class StudySpec(BaseConfig):
         self._require("training", not unknown, f"overrides only for the study's datasets {self.datasets}")
         if "generation" in self.tasks:
             self._require("samplers", len(self.samplers) > 0, "at least one sampler for the generation task")
+        if "disentanglement" in self.tasks:
+            from gaekit.metrics.disentanglement import GROUND_TRUTH_DATASETS
+
+            self._require("datasets", set(self.datasets) <= set(GROUND_TRUTH_DATASETS),
+                          f"datasets with ground-truth factors for the disentanglement task: "
+                          f"{', '.join(GROUND_TRUTH_DATASETS)}")
         for alias in [*self.samplers, *self.sampler_settings]:
             self.sampler_config(alias)  # resolves the name and validates the settings
         from gaekit.samplers import resolve_sampler
@@ -406,8 +419,11 @@ class StudySpec(BaseConfig):
 
     def spec_hash(self) -> str:
         """Short hash of the resolved spec (stored in ``study.json``; a study folder holds one spec). The models'
-        ``note`` and ``source`` describe the grids and change nothing that runs, so they are left out."""
+        ``note`` and ``source`` describe the grids and change nothing that runs, so they are left out; so is
+        ``data.subset`` at its default, which studies written before it existed used."""
         data = self.to_dict()
+        if data["data"].get("subset") == "first":
+            del data["data"]["subset"]
         data["models"] = [{k: v for k, v in m.items() if k not in ("note", "source")} for m in data["models"]]
         blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]

@@ -18,7 +18,10 @@ TASK_FLAGS = (("sampler", "--sampler", ("generation",)), ("sampler_config", "--s
               ("clustering_runs", "--clustering-runs", ("clustering",)),
               ("num_importance_samples", "--num-importance-samples/--nll-samples", ("nll",)),
               ("nll_num_test", "--nll-num-test", ("nll",)), ("extractor", "--extractor", _FID),
-              ("inception_weights", "--inception-weights", _FID))
+              ("inception_weights", "--inception-weights", _FID),
+              ("disentanglement_metrics", "--disentanglement-metrics", ("disentanglement",)),
+              ("disentanglement_num_train", "--disentanglement-num-train", ("disentanglement",)),
+              ("disentanglement_num_test", "--disentanglement-num-test", ("disentanglement",)))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -37,11 +40,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     settings = {key: value for key, value in (
         ("classification_runs", args.classification_runs), ("clustering_runs", args.clustering_runs),
         ("num_generated", args.num_samples), ("num_importance_samples", args.num_importance_samples),
-        ("nll_num_test", args.nll_num_test), ("batch_size", args.batch_size), ("seed", args.seed)) if value is not None}
+        ("nll_num_test", args.nll_num_test), ("batch_size", args.batch_size), ("seed", args.seed),
+        ("disentanglement_num_train", args.disentanglement_num_train),
+        ("disentanglement_num_test", args.disentanglement_num_test)) if value is not None}
+    if args.disentanglement_metrics is not None:
+        settings["disentanglement_metrics"] = [m.strip() for m in args.disentanglement_metrics.split(",") if m.strip()]
     config = EvaluationConfig.from_dict(_json_object(args.config, "--config")) if args.config else EvaluationConfig()
-    train = _load(args.dataset, "train", args.data_dir)
-    _check_shape(model.input_dim, train, args.dataset)
-    data = EvaluationData(train, *(_load(args.dataset, split, args.data_dir) for split in ("validation", "test")))
+    data = None
+    if set(tasks) - {"disentanglement"}:  # the disentanglement metrics draw from the dataset's factor source
+        train = _load(args.dataset, "train", args.data_dir)
+        _check_shape(model.input_dim, train, args.dataset)
+        data = EvaluationData(train, *(_load(args.dataset, split, args.data_dir) for split in ("validation", "test")))
     out = Path(args.out)
     result = evaluate(model, data, tasks=tasks, sampler=samplers, extractor=args.extractor or "auto", config=config,
                       output_dir=out, dataset=args.dataset, data_dir=args.data_dir, cache_dir=args.cache_dir,

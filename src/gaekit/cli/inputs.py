@@ -9,8 +9,9 @@ from gaekit.errors import ConfigError, DataError
 from gaekit.registry import spelling_key
 
 # Datasets by sample shape, for the advice when a model and a dataset do not fit.
-SHAPE_DATASETS = {(1, 28, 28): ("mnist", "fashion-mnist"), (3, 32, 32): ("cifar10",), (3, 64, 64): ("celeba",),
-                  (1, 8, 8): ("digits",)}
+SHAPE_DATASETS = {(1, 28, 28): ("mnist", "fashion-mnist"), (3, 32, 32): ("cifar10",),
+                  (3, 64, 64): ("celeba", "color-dsprites", "noisy-dsprites"), (1, 8, 8): ("digits",),
+                  (1, 64, 64): ("dsprites",)}
 # Datasets read from files found under --data-dir (the others name their file, or are bundled).
 FOLDER_DATASETS = ("mnist", "fashion-mnist", "cifar10", "celeba")
 

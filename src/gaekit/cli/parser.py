@@ -133,13 +133,16 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
                                     "benchmark (Section 4.2) on a dataset's train/validation/test splits: "
                                     "reconstruction (per-pixel MSE, FID), generation (FID, IS), classification "
                                     "(linear probe), clustering (k-means), interpolation (PNG grids) and the "
-                                    "importance-sampled NLL of variational models. Writes metrics.json and the "
-                                    "PNG grids to --out.")
+                                    "importance-sampled NLL of variational models; and, when asked for, the "
+                                    "disentanglement metrics (beta-VAE, FactorVAE, MIG, SAP, DCI, Modularity, "
+                                    "Explicitness) on dsprites, color-dsprites or noisy-dsprites. Writes "
+                                    "metrics.json and the PNG grids to --out.")
     ev.add_argument("model_dir", help="a saved model folder (e.g. .../final_model)")
     _add_data_args(ev)
     ev.add_argument("--tasks", default="reconstruction,generation,classification,clustering,interpolation,nll",
-                    help="comma-separated tasks (default: all); the flags of a task not run (e.g. "
-                         "--sampler without generation) are refused")
+                    help="comma-separated tasks among reconstruction, generation, classification, clustering, "
+                         "interpolation, nll and disentanglement (default: all but disentanglement); the flags of a "
+                         "task not run (e.g. --sampler without generation) are refused")
     ev.add_argument("--sampler", default=None,
                     help="comma-separated samplers for the generation task: normal, gmm, vamp, maf, iaf, two_stage or "
                          "registered sampler class names (default: normal); fitted on the train split")
@@ -163,6 +166,13 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--num-importance-samples", "--nll-samples", dest="num_importance_samples", type=positive_int,
                     help="importance samples per image for the NLL (default: 100)")
     ev.add_argument("--nll-num-test", type=positive_int, help="test images for the NLL (default: all)")
+    ev.add_argument("--disentanglement-metrics",
+                    help="comma-separated metrics of the disentanglement task: beta_vae, factor_vae, mig, sap, dci, "
+                         "modularity_explicitness (default: all)")
+    ev.add_argument("--disentanglement-num-train", type=positive_int,
+                    help="training samples of each disentanglement metric (default: 10000, Locatello et al. 2019)")
+    ev.add_argument("--disentanglement-num-test", type=positive_int,
+                    help="evaluation samples of each disentanglement metric (default: 5000)")
     ev.add_argument("--batch-size", type=positive_int, help="default: 500")
     ev.add_argument("--seed", type=int, help="default: 0")
     ev.add_argument("--out", default="gaekit_eval", help="output folder (default: %(default)s)")

@@ -19,6 +19,12 @@ from gaekit.data.cifar import CIFAR10_CLASSES, load_cifar10, read_cifar_batch
 from gaekit.data.containers import ArrayDataset, Batch
 from gaekit.data.digits import load_digits
 from gaekit.data.dsprites import DSpritesDataset, dsprites_latents, generate_dsprites, load_dsprites
+from gaekit.data.dsprites_variants import (
+    ColorDSpritesDataset,
+    NoisyDSpritesDataset,
+    load_color_dsprites,
+    load_noisy_dsprites,
+)
 from gaekit.data.image_folders import list_images, load_celeba, load_image_folder
 from gaekit.data.images import decode_image
 from gaekit.data.lookup import find_data_dir
@@ -33,9 +39,11 @@ __all__ = [
     "DATASETS",
     "ArrayDataset",
     "Batch",
+    "ColorDSpritesDataset",
     "DSpritesDataset",
     "DynamicBinarizedDataset",
     "LoaderAdapter",
+    "NoisyDSpritesDataset",
     "PackedBitsDataset",
     "TorchDatasetAdapter",
     "as_dataset",
@@ -52,12 +60,14 @@ __all__ = [
     "load_binarized_mnist",
     "load_celeba",
     "load_cifar10",
+    "load_color_dsprites",
     "load_dataset",
     "load_digits",
     "load_dsprites",
     "load_fashion_mnist",
     "load_image_folder",
     "load_mnist",
+    "load_noisy_dsprites",
     "load_npz",
     "num_batches",
     "read_amat",

@@ -10,6 +10,7 @@ from gaekit.data.cifar import load_cifar10
 from gaekit.data.containers import ArrayDataset
 from gaekit.data.digits import load_digits
 from gaekit.data.dsprites import load_dsprites
+from gaekit.data.dsprites_variants import load_color_dsprites, load_noisy_dsprites
 from gaekit.data.image_folders import load_celeba, load_image_folder
 from gaekit.data.lookup import PathLike
 from gaekit.data.mnist import load_fashion_mnist, load_mnist
@@ -29,6 +30,8 @@ DATASETS.register("binarized-mnist")(load_binarized_mnist)  # dynamic binarizati
 DATASETS.register("binarized-mnist-static")(load_binarized_mnist_static)  # Larochelle & Murray's files
 DATASETS.register("binarized-mnist-stand-in")(load_binarized_mnist_stand_in)  # seeded fixed binarization
 DATASETS.register("dsprites")(load_dsprites)
+DATASETS.register("color-dsprites")(load_color_dsprites)  # Locatello et al. 2019
+DATASETS.register("noisy-dsprites")(load_noisy_dsprites)  # Locatello et al. 2019
 
 
 def load_dataset(name: str, split: str = "train", root: PathLike | None = None) -> ArrayDataset:

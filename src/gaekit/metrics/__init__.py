@@ -20,7 +20,7 @@ from gaekit.metrics.classifier import (
 )
 from gaekit.metrics.evaluation import evaluate
 from gaekit.metrics.evaluation_result import EvaluationResult
-from gaekit.metrics.evaluation_spec import TASKS, EvaluationConfig, EvaluationData
+from gaekit.metrics.evaluation_spec import DEFAULT_TASKS, TASKS, EvaluationConfig, EvaluationData
 from gaekit.metrics.extractors import EXTRACTORS, ExtractorUnavailableError, FeatureExtractor, cache_dir
 from gaekit.metrics.inception import (
     FIDInceptionV3,
@@ -40,7 +40,7 @@ from gaekit.metrics.scores import (
 )
 
 __all__ = [
-    "EXTRACTORS", "TASKS", "DomainClassifier", "DomainClassifierConfig", "DomainClassifierNet",
+    "DEFAULT_TASKS", "EXTRACTORS", "TASKS", "DomainClassifier", "DomainClassifierConfig", "DomainClassifierNet",
     "EvaluationConfig", "EvaluationData", "EvaluationResult", "ExtractorUnavailableError", "FIDInceptionV3",
     "FeatureExtractor", "cache_dir", "cluster_accuracy", "domain_classifier", "ensure_inception_weights",
     "evaluate", "expected_state_shapes", "feature_statistics", "fid_from_features", "find_inception_weights",

@@ -15,7 +15,9 @@ Section 4.2:
    a latent traversal, written as PNG grids;
 
 plus the importance-sampled negative log-likelihood of the test set for models that have
-``log_likelihood`` (variational models).
+``log_likelihood`` (variational models), and the ``disentanglement`` metrics (beta-VAE, FactorVAE, MIG, SAP,
+DCI, Modularity and Explicitness; :mod:`gaekit.metrics.evaluation_disentanglement`) on data with known
+ground-truth factors (dSprites and its variants, or any ``GroundTruthData``).
 
 Only the public model API is used (``embed``, ``reconstruct``, ``decode``, ``interpolate``,
 ``log_likelihood``) and samplers from :mod:`gaekit.samplers`; everything runs in batches without
@@ -30,11 +32,19 @@ from pathlib import Path
 from typing import Any
 
 from gaekit.errors import ConfigError
+from gaekit.metrics.evaluation_disentanglement import disentanglement, resolve_ground_truth
 from gaekit.metrics.evaluation_fid import generation, reconstruction
 from gaekit.metrics.evaluation_latent import classification, clustering, interpolation, nll
 from gaekit.metrics.evaluation_result import EvaluationResult
 from gaekit.metrics.evaluation_run import EvaluationRun, progress_bar
-from gaekit.metrics.evaluation_spec import TASKS, EvaluationConfig, EvaluationData, check_splits, normalise_tasks
+from gaekit.metrics.evaluation_spec import (
+    DEFAULT_TASKS,
+    TASKS,
+    EvaluationConfig,
+    EvaluationData,
+    check_splits,
+    normalise_tasks,
+)
 from gaekit.metrics.extractors import FeatureExtractor
 from gaekit.metrics.resolve import resolve_extractor
 from gaekit.serialization import ensure_output_folder
@@ -44,16 +54,16 @@ __all__ = ["evaluate"]
 # What runs each task (the tasks are defined in gaekit.metrics.evaluation_spec.TASKS, in this order).
 TASK_FUNCTIONS: dict[str, Callable[[EvaluationRun], None]] = {
     "reconstruction": reconstruction, "generation": generation, "classification": classification,
-    "clustering": clustering, "interpolation": interpolation, "nll": nll,
+    "clustering": clustering, "interpolation": interpolation, "nll": nll, "disentanglement": disentanglement,
 }
 assert tuple(TASK_FUNCTIONS) == TASKS
 
 
-def evaluate(model: Any, data: Any, tasks: str | Sequence[str] | None = None, sampler: Any = "normal",
+def evaluate(model: Any, data: Any = None, tasks: str | Sequence[str] | None = None, sampler: Any = "normal",
              extractor: Any = "auto", *, config: EvaluationConfig | None = None,
              output_dir: str | Path | None = None, dataset: str | None = None, cache_dir: str | Path | None = None,
              data_dir: str | Path | None = None, inception_weights: str | Path | None = None, download: bool = True,
-             show_progress: bool = False, **settings: Any) -> EvaluationResult:
+             show_progress: bool = False, ground_truth: Any = None, **settings: Any) -> EvaluationResult:
     """Run the Pythae benchmark tasks (arXiv:2206.08309, Section 4.2) on a trained model.
 
     Parameters
@@ -63,9 +73,11 @@ def evaluate(model: Any, data: Any, tasks: str | Sequence[str] | None = None, sa
     data : EvaluationData, (train, validation, test) or dict
         The splits (arrays, tensors, gaekit or torch datasets); see :class:`EvaluationData`.
     tasks : str or sequence of str, optional
-        Any of ``reconstruction, generation, classification, clustering, interpolation, nll`` (a
-        list or a comma-separated string); default all. ``nll`` is skipped, with a note, for models
-        without ``log_likelihood``.
+        Any of ``reconstruction, generation, classification, clustering, interpolation, nll,
+        disentanglement`` (a list or a comma-separated string); default all but ``disentanglement``, which
+        runs when asked for (or when ``ground_truth`` is given). ``nll`` is skipped, with a note, for models
+        without ``log_likelihood``. ``disentanglement`` needs no split: its metrics draw observations from
+        the ground-truth source.
     sampler : str, sampler config, sampler, or a list of them, default "normal"
         For the generation task: a name or alias (``"normal"``, ``"gmm"``, ``"vamp"``, any registered
         sampler), a sampler config, or a sampler (fitted or not). Samplers that need fitting and
@@ -84,6 +96,10 @@ def evaluate(model: Any, data: Any, tasks: str | Sequence[str] | None = None, sa
         Inception weights file, whether the Inception weights may be downloaded.
     show_progress : bool, default False
         tqdm progress bars.
+    ground_truth : GroundTruthData, optional
+        The factor source of the disentanglement task (e.g. ``DSpritesGroundTruth.cached()``); default: the
+        source of ``dataset`` (``"dsprites"``, ``"color-dsprites"``, ``"noisy-dsprites"``, read from
+        ``data_dir``). Its observations must have the model's input shape.
 
     Returns
     -------
@@ -96,7 +112,10 @@ def evaluate(model: Any, data: Any, tasks: str | Sequence[str] | None = None, sa
     DataError
         A split a task needs is missing, has the wrong shape, or lacks labels.
     """
+    if tasks is None and ground_truth is not None:
+        tasks = [*DEFAULT_TASKS, "disentanglement"]
     task_list, cfg, samplers = _request(model, tasks, config, settings, sampler)
+    source = resolve_ground_truth(ground_truth, dataset, model, data_dir) if "disentanglement" in task_list else None
     split_data = _checked_data(data, model, task_list)
     out_dir = None if output_dir is None else ensure_output_folder(output_dir, "evaluate output_dir")
     result = EvaluationResult(model=model.model_config.name, latent_dim=model.latent_dim, tasks=task_list,
@@ -105,7 +124,9 @@ def evaluate(model: Any, data: Any, tasks: str | Sequence[str] | None = None, sa
                                     data_dir=data_dir, weights=inception_weights, download=download,
                                     show_progress=show_progress)
     result.tasks = _runnable(task_list, model, feature_ex, result)
-    _run_tasks(EvaluationRun(model, split_data, cfg, feature_ex, out_dir, show_progress, result, samplers))
+    run = EvaluationRun(model, split_data, cfg, feature_ex, out_dir, show_progress, result, samplers)
+    run.ground_truth = source
+    _run_tasks(run)
     if out_dir is not None:
         result.files["metrics"] = str(out_dir / "metrics.json")
         result.to_json(out_dir / "metrics.json")

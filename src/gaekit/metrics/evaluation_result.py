@@ -61,6 +61,11 @@ class EvaluationResult:
         Paths of the PNG grids and what they show.
     nll : dict
         ``nll`` (nats, mean over test images), ``nll_std``, ``num_test``, ``importance_samples``.
+    disentanglement : dict
+        ``scores`` (the headline numbers: ``beta_vae``, ``factor_vae``, ``mig``, ``sap``, ``dci_disentanglement``,
+        ``dci_completeness``, ``dci_informativeness``, ``modularity``, ``explicitness``), ``metrics`` (each
+        metric's whole result), ``seconds`` per metric, and the source's ``ground_truth``, ``factor_names`` and
+        ``factor_sizes``.
     timings : dict
         Seconds per task (and for building the extractor).
     notes : dict
@@ -82,6 +87,7 @@ class EvaluationResult:
     clustering: dict[str, Any] | None = None
     interpolation: dict[str, Any] | None = None
     nll: dict[str, Any] | None = None
+    disentanglement: dict[str, Any] | None = None
     timings: dict[str, float] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
@@ -129,6 +135,8 @@ class EvaluationResult:
                     out[f"clustering/{k}"] = self.clustering[k]
         if self.nll:
             out["nll/nll"] = self.nll["nll"]
+        if self.disentanglement:
+            out.update({f"disentanglement/{k}": v for k, v in self.disentanglement["scores"].items()})
         return out
 
     def summary(self) -> str:

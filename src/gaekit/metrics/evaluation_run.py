@@ -74,6 +74,7 @@ class EvaluationRun:
         self.model, self.data, self.cfg, self.extractor = model, data, cfg, extractor
         self.output_dir, self.show, self.result, self.samplers = output_dir, show, result, samplers
         self.real: tuple[np.ndarray, np.ndarray | None] | None = None
+        self.ground_truth: Any = None  # the disentanglement task's factor source
         self._embeddings: dict[str, tuple[Tensor, Tensor | None]] = {}
 
     # shared, computed once

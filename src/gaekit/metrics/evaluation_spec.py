@@ -10,9 +10,13 @@ from typing import Any, ClassVar
 from gaekit.config import BaseConfig
 from gaekit.errors import ConfigError, DataError
 
-__all__ = ["TASKS", "EvaluationConfig", "EvaluationData"]
+__all__ = ["DEFAULT_TASKS", "DISENTANGLEMENT_METRICS", "TASKS", "EvaluationConfig", "EvaluationData"]
 
-TASKS = ("reconstruction", "generation", "classification", "clustering", "interpolation", "nll")
+TASKS = ("reconstruction", "generation", "classification", "clustering", "interpolation", "nll", "disentanglement")
+# What ``tasks=None`` runs: every task but disentanglement, which needs a ground-truth factor source.
+DEFAULT_TASKS = TASKS[:-1]
+# The disentanglement metrics (gaekit.metrics.disentanglement.METRICS), in the order they run.
+DISENTANGLEMENT_METRICS = ("beta_vae", "factor_vae", "mig", "sap", "dci", "modularity_explicitness")
 
 
 @dataclass
@@ -51,6 +55,17 @@ class EvaluationConfig(BaseConfig):
     nll_batch_size : int, default 100
     is_splits : int, default 10
         Parts the Inception Score is averaged over.
+    disentanglement_metrics : tuple of str, default all
+        The metrics of the disentanglement task, any of ``beta_vae, factor_vae, mig, sap, dci,
+        modularity_explicitness``.
+    disentanglement_num_train : int, default 10000
+        Training samples of every disentanglement metric (points of the beta-VAE score, votes of the FactorVAE
+        score and its variance estimate, samples of the others): Locatello et al. 2019's protocol.
+    disentanglement_num_test : int, default 5000
+        Evaluation samples (points, votes, test samples) of the metrics that hold some out (all but MIG).
+    disentanglement_batch_size : int, default 64
+        Observations per point of the beta-VAE and FactorVAE scores (the protocol's 64), and the encoding
+        batch of the other metrics.
     """
 
     name: ClassVar[str] = "Evaluation"
@@ -73,12 +88,16 @@ class EvaluationConfig(BaseConfig):
     nll_num_test: int | None = None
     nll_batch_size: int = 100
     is_splits: int = 10
+    disentanglement_metrics: tuple[str, ...] = DISENTANGLEMENT_METRICS
+    disentanglement_num_train: int = 10000
+    disentanglement_num_test: int = 5000
+    disentanglement_batch_size: int = 64
 
     def _check(self) -> None:
         super()._check()
         for name in ("batch_size", "classification_runs", "classification_epochs", "classification_batch_size",
                      "clustering_runs", "interpolation_pairs", "traversal_dims", "num_importance_samples",
-                     "nll_batch_size", "is_splits"):
+                     "nll_batch_size", "is_splits", "disentanglement_batch_size"):
             self._require(name, getattr(self, name) >= 1, "a positive int")
         for name in ("interpolation_steps", "traversal_steps"):
             self._require(name, getattr(self, name) >= 2, "an int >= 2")
@@ -86,6 +105,12 @@ class EvaluationConfig(BaseConfig):
             value = getattr(self, name)
             self._require(name, value is None or value >= 2, "an int >= 2 or None")
         self._require("seed", self.seed >= 0, "an int >= 0")
+        for name in ("disentanglement_num_train", "disentanglement_num_test"):
+            self._require(name, getattr(self, name) >= 2, "an int >= 2")
+        chosen = self.disentanglement_metrics
+        self._require("disentanglement_metrics", bool(chosen) and len(set(chosen)) == len(chosen)
+                      and set(chosen) <= set(DISENTANGLEMENT_METRICS),
+                      f"a non-empty selection, without repeats, of {', '.join(DISENTANGLEMENT_METRICS)}")
         self._require_positive("classification_lr", "traversal_range")
         self._require_positive("classification_weight_decay", allow_zero=True)
 
@@ -105,9 +130,12 @@ class EvaluationData:
 
     @classmethod
     def of(cls, data: Any) -> EvaluationData:
-        """Accept an ``EvaluationData``, a ``(train, validation, test)`` sequence or a dict with those keys."""
+        """Accept an ``EvaluationData``, a ``(train, validation, test)`` sequence, a dict with those keys, or None
+        (no splits: enough for the disentanglement task)."""
         if isinstance(data, cls):
             return data
+        if data is None:
+            return cls()
         if isinstance(data, dict):
             unknown = sorted(set(data) - {"train", "validation", "test"})
             if unknown:
@@ -122,9 +150,10 @@ class EvaluationData:
 
 
 def normalise_tasks(tasks: str | Sequence[str] | None) -> list[str]:
-    """The requested tasks in ``TASKS`` order (None: all); ``ConfigError`` for unknown names or none."""
+    """The requested tasks in ``TASKS`` order (None: ``DEFAULT_TASKS``); ``ConfigError`` for unknown names or
+    none."""
     if tasks is None:
-        return list(TASKS)
+        return list(DEFAULT_TASKS)
     if isinstance(tasks, str):
         tasks = [t for t in (s.strip() for s in tasks.split(",")) if t]
     if not isinstance(tasks, (list, tuple, set, frozenset)) or not all(isinstance(t, str) for t in tasks):

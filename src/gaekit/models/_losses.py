@@ -252,3 +252,46 @@ def tempering_sqrt_beta(k: int, n_steps: int, sqrt_beta_zero: Tensor | float) ->
     ``beta_0`` is the initial inverse temperature and ``beta_K = 1``."""
     inv = 1.0 / sqrt_beta_zero
     return 1.0 / ((1.0 - inv) * (k / n_steps) ** 2 + inv)
+
+
+# -- moment and sliced-distance penalties on the aggregate posterior (DIPVAE, SWAE) ----------------------
+
+
+def dip_covariance_penalty(mean: Tensor, log_var: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """The DIP-VAE penalties of the batch covariance ``C`` of the codes (Kumar et al. 2018, arXiv:1711.00848,
+    Sec. 3): ``(sum_{i!=j} C_ij^2, sum_i (C_ii - 1)^2)``, two scalars (batch-level, not per sample).
+
+    ``C = Cov_batch[mean]`` (DIP-VAE-I) when ``log_var`` is None, else ``C = E_batch[diag(exp(log_var))] +
+    Cov_batch[mean]`` (DIP-VAE-II: the covariance of the aggregate posterior of diagonal Gaussians). The batch
+    covariance is the biased one, ``1/B sum_b (mu_b - mu_bar)(mu_b - mu_bar)^T``, as the moments of the
+    empirical data distribution; a batch of one sample has ``Cov_batch[mean] = 0``.
+    """
+    centered = mean - mean.mean(0, keepdim=True)
+    cov = centered.T @ centered / mean.shape[0]
+    if log_var is not None:
+        cov = cov + torch.diag(log_var.exp().mean(0))
+    diagonal = cov.diagonal()
+    off_diagonal = (cov - torch.diag(diagonal)).pow(2).sum()
+    return off_diagonal, (diagonal - 1).pow(2).sum()
+
+
+def sliced_wasserstein(a: Tensor, b: Tensor, num_projections: int, p: float = 2.0,
+                       ctx: StepContext | None = None) -> Tensor:
+    """Monte-Carlo estimate of ``SW_p^p`` between the samples ``a`` and ``b`` (both ``(N, L)``): a scalar.
+
+    Kolouri et al. (2019, arXiv:1804.01947, Algorithm 1): draw ``num_projections`` directions ``theta_l``
+    uniformly on the unit sphere ``S^(L-1)`` (normalised Gaussians, from the step's context ``ctx``, not
+    sharded: every process of a data-parallel run projects on the same directions), project both samples on
+    each, sort the projections (the 1-D optimal transport pairs the order statistics) and return
+    ``1/(num_projections N) sum_l sum_n |sort(theta_l . a)_n - sort(theta_l . b)_n|^p``. It is 0 for
+    identical samples; for ``p = 2`` it estimates ``E_theta W_2^2(theta_# q, theta_# p)``.
+    """
+    if a.shape != b.shape or a.dim() != 2:
+        raise ValueError(f"sliced_wasserstein needs two (N, L) samples of one shape; got {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}")
+    draw_ctx = None if ctx is None else step.StepContext(generator=ctx.generator)  # the same directions everywhere
+    theta = step.randn_like(a.new_empty(num_projections, a.shape[1]), draw_ctx)
+    theta = theta / theta.norm(dim=1, keepdim=True).clamp_min(torch.finfo(theta.dtype).tiny)
+    projected_a = (a @ theta.T).sort(dim=0).values
+    projected_b = (b @ theta.T).sort(dim=0).values
+    return (projected_a - projected_b).abs().pow(p).mean()

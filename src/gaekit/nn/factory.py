@@ -59,6 +59,9 @@ DATASET_INPUT_DIMS: dict[str, tuple[int, ...]] = {
     **PAPER_INPUT_DIMS,
     "fashion-mnist": (1, 28, 28),
     "digits": (1, 8, 8),
+    "dsprites": (1, 64, 64),
+    "color-dsprites": (3, 64, 64),
+    "noisy-dsprites": (3, 64, 64),
 }
 
 

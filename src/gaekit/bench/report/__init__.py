@@ -3,7 +3,8 @@
 After Chadebec et al. 2022, "Pythae: Unifying Generative Autoencoders in Python" (arXiv:2206.08309):
 analogues of Table 1 (reconstruction), Table 2 (classification and clustering), Table 3 (generation
 with N(0, I), GMM and the VampPrior) and Table 7 (every sampler), metrics against the latent
-dimension (Fig. 2), sample grids (Fig. 10), interpolations (Figs. 3-8), training time (Fig. 14), and
+dimension (Fig. 2), sample grids (Fig. 10), interpolations (Figs. 3-8), training time (Fig. 14), the
+disentanglement scores of a disentanglement study (after Locatello et al. 2019, Figs. 2 and 3), and
 every run's configuration and numbers. Configurations are chosen on validation as in
 :mod:`gaekit.bench.select`. Where the study's dataset, network and latent dimension are one of the
 paper's settings, the published value and our difference to it stand beside our number.
@@ -16,6 +17,7 @@ from pathlib import Path
 from gaekit.bench import layout
 from gaekit.bench.render import Block, Heading, Text, to_html, to_markdown
 from gaekit.bench.report.context import ReportContext
+from gaekit.bench.report.disentanglement import disentanglement
 from gaekit.bench.report.protocol import header, study_settings
 from gaekit.bench.report.runs import failed_and_unfinished, per_configuration
 from gaekit.bench.report.tables import table1, table2, table3, table7
@@ -25,7 +27,8 @@ from gaekit.bench.select import load_study
 __all__ = ["write_report"]
 
 # the sections shown once some run has finished, in the order of the report
-RESULT_SECTIONS = (table1, table2, table3, table7, latent_figures, samples, interpolations, training_time)
+RESULT_SECTIONS = (table1, table2, table3, table7, latent_figures, samples, interpolations, training_time,
+                   disentanglement)
 
 
 def build(report: ReportContext) -> list[Block]:

@@ -1,5 +1,6 @@
 """The opening and closing sections of the benchmark report: how configurations are selected, how the study's
-protocol differs from the paper's (Appendix C, Section 4.2), and the study's settings."""
+protocol differs from the paper's (Appendix C, Section 4.2) or, for a disentanglement study, from Locatello et
+al. 2019's, and the study's settings."""
 
 from __future__ import annotations
 
@@ -47,9 +48,7 @@ def protocol_differences(spec: dict[str, Any], datasets: list[str]) -> list[str]
         for key, value in expected.items():
             if key in used and used[key] != value:
                 out.append(f"{dataset}: {key} = {used[key]} (paper: {value})")
-    for split, limit in sorted((spec.get("data") or {}).items()):
-        if split.startswith("max_") and limit is not None:
-            out.append(f"only the first {limit} images of the {split[4:]} split (paper: the whole split)")
+    out += _data_differences(spec)
     models = spec.get("models") or []
     fewer = [m.get("label", "?") for m in models if len(m.get("configs") or [{}]) < PAPER_CONFIGS]
     if fewer:
@@ -64,6 +63,53 @@ def protocol_differences(spec: dict[str, Any], datasets: list[str]) -> list[str]
     return out
 
 
+def _data_differences(spec: dict[str, Any]) -> list[str]:
+    data = spec.get("data") or {}
+    which = "a random" if data.get("subset") == "random" else "only the first"
+    return [f"{which} {limit} images of the {split[4:]} split (paper: the whole split)"
+            for split, limit in sorted(data.items()) if split.startswith("max_") and limit is not None]
+
+
+LOCATELLO_TEXT = (
+    "A disentanglement study: every run is scored with the disentanglement metrics of Locatello et al. 2019 "
+    "(\"Challenging Common Assumptions in the Unsupervised Learning of Disentangled Representations\", ICML) on "
+    "the representation of its trained model; no configuration is selected. Their protocol: 300,000 steps of "
+    "batch 64, Adam at 1e-4, their convolutional networks, six hyper-parameter values per model, 50 seeds each, "
+    "and each metric on 10,000 training / 5,000 evaluation samples; the differences found in study.json are "
+    "listed below."
+)
+# Locatello et al. 2019's protocol, as the presets write it (33 epochs of dSprites' 80 % split: 300,000 steps).
+LOCATELLO_PROTOCOL = {"num_epochs": 33, "learning_rate": 1e-4, "batch_size": 64, "optimizer": "Adam"}
+LOCATELLO_EVALUATION = {"disentanglement_num_train": 10000, "disentanglement_num_test": 5000,
+                        "disentanglement_batch_size": 64}
+
+
+def locatello_differences(spec: dict[str, Any]) -> list[str]:
+    """What a disentanglement study's spec does differently from Locatello et al. 2019's protocol."""
+    training = spec.get("training") or {}
+    out = [f"{key} = {training[key]} (Locatello et al.: {value})" for key, value in LOCATELLO_PROTOCOL.items()
+           if key in training and training[key] != value]
+    out += [f"network: {n} (Locatello et al.: their conv network, gaekit's conv with channels 32, 32, 64, 64)"
+            for n in spec.get("networks") or [] if n != "conv"]
+    out += _data_differences(spec)
+    models = spec.get("models") or []
+    fewer = [m.get("label", "?") for m in models if len(m.get("configs") or [{}]) < 6]
+    if fewer:
+        out.append(f"{len(fewer)} of {len(models)} models explore fewer than their 6 values ({', '.join(fewer)})")
+    seeds = spec.get("seeds") or [0]
+    if len(seeds) < 50:
+        out.append(f"{len(seeds)} seed(s) per value (Locatello et al.: 50)")
+    evaluation = spec.get("evaluation") or {}
+    out += [f"evaluation: {key} = {evaluation[key]} (Locatello et al.: {value})"
+            for key, value in LOCATELLO_EVALUATION.items() if key in evaluation and evaluation[key] != value]
+    return out
+
+
+def _disentanglement_header(report: ReportContext) -> None:
+    report.add(Text(LOCATELLO_TEXT), Heading("Differences from Locatello et al. 2019's protocol", 2),
+               Table(["difference"], [[d] for d in locatello_differences(report.spec)] or [["none found"]]))
+
+
 def header(report: ReportContext) -> None:
     study = report.study
     title = report.spec.get("study") or study.path.name
@@ -71,8 +117,17 @@ def header(report: ReportContext) -> None:
     report.add(Heading(f"gaekit benchmark report: {title}", 1),
                Text(f"Study folder {study.path.resolve()}; report written {now}. Runs: {len(study.runs)} "
                     f"({len(study.finished)} finished, {len(study.failed)} failed, {len(study.unfinished)} not "
-                    f"finished and ignored)."),
-               Text(SELECTION_TEXT), Heading("Comparison with the paper", 2), Text(PAPER_TEXT))
+                    f"finished and ignored)."))
+    if report.spec.get("tasks") == ["disentanglement"]:
+        _disentanglement_header(report)
+    else:
+        _paper_header(report)
+    if study.notes:
+        report.add(Table(["note while reading the study"], [[n] for n in study.notes]))
+
+
+def _paper_header(report: ReportContext) -> None:
+    report.add(Text(SELECTION_TEXT), Heading("Comparison with the paper", 2), Text(PAPER_TEXT))
     matched = [s for s in report.settings if paper.matches(*s)]
     if report.settings:
         report.add(Text("Settings of this study matching a paper setting: "
@@ -82,8 +137,6 @@ def header(report: ReportContext) -> None:
     if report.spec:
         report.add(Table(["difference from the paper's protocol (Appendix C, Section 4.2)"],
                          [[d] for d in diffs] or [["none found in study.json"]]))
-    if study.notes:
-        report.add(Table(["note while reading the study"], [[n] for n in study.notes]))
 
 
 def study_settings(report: ReportContext) -> None:

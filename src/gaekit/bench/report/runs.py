@@ -42,6 +42,7 @@ def per_configuration(report: ReportContext) -> None:
     by_model: dict[tuple, list] = {}
     for run in runs:
         by_model.setdefault(run.key, []).append(run)
+    tables: list[tuple[str, list[list]]] = []
     for key, model_runs in by_model.items():
         rows = []
         for run in model_runs:
@@ -62,7 +63,15 @@ def per_configuration(report: ReportContext) -> None:
             row.append(", ".join(selection.chosen_for(run.config_index)) if selection else "")
             rows.append(row)
         dataset, network, latent_dim, model = key
-        report.add(Heading(f"{model}: {setting_title((dataset, network, latent_dim))}", 3), Table(header, rows))
+        tables.append((f"{model}: {setting_title((dataset, network, latent_dim))}", rows))
+    # the metric columns that no run of the study has (e.g. MSE in a disentanglement study) are left out
+    keep = [i for i, name in enumerate(header)
+            if name in _ALWAYS_SHOWN or any(row[i] is not None for _, rows in tables for row in rows)]
+    for title, rows in tables:
+        report.add(Heading(title, 3), Table([header[i] for i in keep], [[row[i] for i in keep] for row in rows]))
+
+
+_ALWAYS_SHOWN = ("run", "status", "config", "seed", "fields", "learning rate", "attempts", "train s", "selected for")
 
 
 def failed_and_unfinished(report: ReportContext) -> None:

@@ -20,6 +20,8 @@ from gaekit.bench.select import Choice, Selection, Stat
 
 
 def table1(report: ReportContext) -> None:
+    if not any(s.reconstruction for s in report.selections):
+        return
     report.add(Heading("Reconstruction (Table 1 analogue)", 2),
                Text("Test MSE per pixel (x 1e-3) and FID of the test reconstructions, for the configuration "
                     "with the lowest validation MSE."))

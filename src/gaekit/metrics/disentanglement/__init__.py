@@ -15,9 +15,13 @@ from gaekit.metrics.disentanglement.beta_vae import beta_vae_score
 from gaekit.metrics.disentanglement.dci import compute_dci, dci, dci_from_importance
 from gaekit.metrics.disentanglement.factor_vae import factor_vae_score, majority_vote_accuracy
 from gaekit.metrics.disentanglement.ground_truth import (
+    GROUND_TRUTH_DATASETS,
+    ColorDSpritesGroundTruth,
     DSpritesGroundTruth,
     GroundTruthData,
+    NoisyDSpritesGroundTruth,
     SyntheticGroundTruth,
+    ground_truth_for_dataset,
     model_representation,
     representation_samples,
 )
@@ -40,10 +44,10 @@ METRICS = {
 }
 
 __all__ = [
-    "METRICS", "DSpritesGroundTruth", "GroundTruthData", "SyntheticGroundTruth", "beta_vae_score", "compute_dci",
-    "compute_mig",
+    "GROUND_TRUTH_DATASETS", "METRICS", "ColorDSpritesGroundTruth", "DSpritesGroundTruth", "GroundTruthData",
+    "NoisyDSpritesGroundTruth", "SyntheticGroundTruth", "beta_vae_score", "compute_dci", "compute_mig",
     "compute_modularity_explicitness", "compute_sap", "dci", "dci_from_importance", "discrete_entropy",
-    "discrete_mutual_info", "explicitness", "factor_vae_score", "histogram_discretize", "majority_vote_accuracy",
-    "mig", "mig_from_mutual_info", "model_representation", "modularity", "modularity_from_mutual_info",
-    "representation_samples", "sap", "sap_from_scores", "sap_score_matrix",
+    "discrete_mutual_info", "explicitness", "factor_vae_score", "ground_truth_for_dataset", "histogram_discretize",
+    "majority_vote_accuracy", "mig", "mig_from_mutual_info", "model_representation", "modularity",
+    "modularity_from_mutual_info", "representation_samples", "sap", "sap_from_scores", "sap_score_matrix",
 ]

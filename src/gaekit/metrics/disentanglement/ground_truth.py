@@ -16,10 +16,13 @@ import torch
 
 from gaekit.config import check_count, check_seed
 from gaekit.data.dsprites import LATENT_NAMES, LATENT_SIZES, NUM_IMAGES, ROW_BYTES, dsprites_packed, generate_dsprites
+from gaekit.data.dsprites_variants import apply_variant, variant_generator
 from gaekit.errors import ConfigError, DataError
 from gaekit.metrics.disentanglement._arrays import as_codes
+from gaekit.registry import spelling_key
 
-__all__ = ["DSpritesGroundTruth", "GroundTruthData", "SyntheticGroundTruth", "model_representation",
+__all__ = ["GROUND_TRUTH_DATASETS", "ColorDSpritesGroundTruth", "DSpritesGroundTruth", "GroundTruthData",
+           "NoisyDSpritesGroundTruth", "SyntheticGroundTruth", "ground_truth_for_dataset", "model_representation",
            "representation_samples", "train_test_samples"]
 
 Representation = Callable[[Any], Any]
@@ -163,6 +166,104 @@ class DSpritesGroundTruth(GroundTruthData):
         packed = self._packed[idx] if self._packed is not None else generate_dsprites(idx)
         bits = np.unpackbits(packed, axis=1).reshape(-1, 1, 64, 64)
         return torch.from_numpy(bits.astype(np.float32))
+
+
+class _VariantGroundTruth(DSpritesGroundTruth):
+    """A dSprites variant of :mod:`gaekit.data.dsprites_variants`: dSprites' five factors, observations float32
+    ``(n, 3, 64, 64)`` with the variant's noise drawn by :func:`~gaekit.data.dsprites_variants.apply_variant`.
+
+    The noise of one :meth:`observe` call comes from a generator seeded by a hash of ``(variant, seed, the rows'
+    dSprites indices)``: a pure function of the factor rows, so a metric stays a pure function of its own
+    ``seed`` (which draws the rows), on a fresh source or a used one; and the source observes what
+    ``load_*_dsprites(seed=seed).get_batch(indices)`` gives for the same images. Every row of a call has its
+    own draw.
+
+    Parameters
+    ----------
+    packed : numpy.ndarray, optional
+        The whole packed dSprites set (see :class:`DSpritesGroundTruth`); default: render on the fly.
+    seed : int, default 0
+        Seed of the observation noise.
+
+    Raises
+    ------
+    ConfigError
+        A bad seed.
+    DataError
+        ``packed`` is not the whole packed set.
+    """
+
+    variant = ""
+
+    def __init__(self, packed: np.ndarray | None = None, *, seed: int = 0):
+        super().__init__(packed)
+        self.seed = check_seed(seed, f"{type(self).__name__}: seed")
+
+    @classmethod
+    def cached(cls, root: str | None = None, seed: int = 0) -> _VariantGroundTruth:
+        """The source backed by the whole packed set (see :meth:`DSpritesGroundTruth.cached`), noise seeded
+        with ``seed``."""
+        return cls(dsprites_packed(root), seed=seed)
+
+    def observe(self, factors: np.ndarray) -> torch.Tensor:
+        bits = super().observe(factors)
+        return apply_variant(bits, self.variant, variant_generator(self.variant, self.seed, self.indices(factors)))
+
+
+class ColorDSpritesGroundTruth(_VariantGroundTruth):
+    """Color-dSprites (Locatello et al. 2019): each observed sprite coloured with a random colour, each channel
+    ~ U[0.5, 1], on black; the colour is noise, not a factor (see :class:`_VariantGroundTruth`)."""
+
+    variant = "color"
+
+
+class NoisyDSpritesGroundTruth(_VariantGroundTruth):
+    """Noisy-dSprites (Locatello et al. 2019): white sprites on uniform noise in [0, 1] per pixel and channel
+    (see :class:`_VariantGroundTruth`)."""
+
+    variant = "noisy"
+
+
+_SOURCES: dict[str, type[DSpritesGroundTruth]] = {"dsprites": DSpritesGroundTruth,
+                                                  "color-dsprites": ColorDSpritesGroundTruth,
+                                                  "noisy-dsprites": NoisyDSpritesGroundTruth}
+# The registered datasets with ground-truth factors (``ground_truth_for_dataset`` names).
+GROUND_TRUTH_DATASETS = tuple(_SOURCES)
+
+
+def ground_truth_for_dataset(name: str, root: str | None = None, seed: int = 0) -> DSpritesGroundTruth:
+    """The cached ground-truth source of a registered dataset name (``gaekit.data.DATASETS``).
+
+    Parameters
+    ----------
+    name : {"dsprites", "color-dsprites", "noisy-dsprites"}
+        Spelled as ``load_dataset`` accepts it (case and ``_`` / ``-`` do not matter).
+    root : str, optional
+        The folder of dSprites' cache (see :func:`gaekit.data.load_dsprites`).
+    seed : int, default 0
+        Seed of the variants' observation noise (dSprites has none; checked all the same).
+
+    Returns
+    -------
+    DSpritesGroundTruth
+        ``cls.cached(root)`` of the matching source (reads or generates the whole set, about 10 s once).
+
+    Raises
+    ------
+    ConfigError
+        A name with no ground-truth source, or a bad seed.
+    DataError
+        An unreadable or corrupted dSprites cache.
+    """
+    key = spelling_key(name) if isinstance(name, str) else None
+    if key not in _SOURCES:
+        raise ConfigError(f"dataset {name!r} has no ground-truth factors for the disentanglement metrics: expected "
+                          f"one of {', '.join(_SOURCES)}")
+    seed = check_seed(seed, "ground_truth_for_dataset: seed")
+    source = _SOURCES[key]
+    if issubclass(source, _VariantGroundTruth):
+        return source.cached(root, seed=seed)
+    return source.cached(root)
 
 
 def encode(representation: Representation, observations: Any, rows: int, where: str) -> np.ndarray:
