@@ -71,6 +71,16 @@ def digits():
     return load_digits("train"), load_digits("validation"), load_digits("test")
 
 
+@pytest.fixture(scope="session")
+def dsprites_root(tmp_path_factory):
+    """A data folder holding dSprites' packed cache, generated once per test session (about 10 s)."""
+    from gaekit.data.dsprites import dsprites_packed
+
+    root = tmp_path_factory.mktemp("dsprites-data")
+    dsprites_packed(root)
+    return root
+
+
 def fail_at_training_step(model, step: int, message: str = "simulated crash") -> None:
     """Make ``model`` raise ``RuntimeError(message)`` in its ``step``-th training forward (1-based), after the
     forward has run and drawn its random numbers; evaluation batches are not counted."""

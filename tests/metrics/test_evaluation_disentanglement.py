@@ -132,14 +132,14 @@ def test_config_fields_validate():
         EvaluationConfig(disentanglement_batch_size=0)
 
 
-def test_dsprites_model_through_the_cli(tmp_path, capsys):
+def test_dsprites_model_through_the_cli(tmp_path, capsys, dsprites_root):
     """``gaekit evaluate --tasks disentanglement`` on a saved dSprites model: no split is loaded, the ground
-    truth comes from the dataset's name (its cache generated once under --data-dir)."""
+    truth comes from the dataset's name (its cache read from --data-dir)."""
     model = create_model("BetaVAE", input_dim=[1, 64, 64], latent_dim=4, reconstruction_loss="bce",
                          network_options={"hidden_dims": [16]})
     model.save(tmp_path / "model")
     out = tmp_path / "eval"
-    code = main(["evaluate", str(tmp_path / "model"), "--dataset", "dsprites", "--data-dir", str(tmp_path / "data"),
+    code = main(["evaluate", str(tmp_path / "model"), "--dataset", "dsprites", "--data-dir", str(dsprites_root),
                  "--tasks", "disentanglement", "--disentanglement-metrics", "mig,sap",
                  "--disentanglement-num-train", "64", "--disentanglement-num-test", "32", "--no-progress",
                  "--out", str(out)])
