@@ -51,7 +51,7 @@ def test_every_configuration_of_both_presets_builds(tmp_path):
     for spec in (disentanglement(), disentanglement_cpu_quick()):
         runs = expand(spec)
         assert len(runs) == sum(len(m.configs) for m in spec.models) * len(spec.seeds)
-        for run in runs:
+        for run in [r for r in runs if r.seed == spec.seeds[0]]:  # the seeds build the same models
             with torch.device("meta"):
                 model = build_model(spec, run, (1, 64, 64))
             assert model.latent_dim == 10 and type(model).__name__ == LOCATELLO_GRIDS[run.model]["model"]

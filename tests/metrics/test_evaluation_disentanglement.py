@@ -27,7 +27,7 @@ from gaekit.metrics.evaluation_disentanglement import HEADLINES
 from gaekit.nn import EncoderOutput
 
 SIZES = (3, 4, 5, 4, 3)
-SMALL = {"disentanglement_num_train": 300, "disentanglement_num_test": 150, "disentanglement_batch_size": 16}
+SMALL = {"disentanglement_num_train": 200, "disentanglement_num_test": 100, "disentanglement_batch_size": 16}
 
 
 class Linear(nn.Module):
@@ -76,12 +76,12 @@ def test_scores_are_those_of_the_metric_functions(identity_result):
     model = factor_model(np.eye(len(SIZES)))
     data, rep = SyntheticGroundTruth(SIZES), model_representation(model)
     metrics = identity_result.disentanglement["metrics"]
-    direct_mig = compute_mig(data, rep, num_train=300, batch_size=16, seed=0)
+    direct_mig = compute_mig(data, rep, num_train=200, batch_size=16, seed=0)
     assert metrics["mig"]["discrete_mig"] == direct_mig["discrete_mig"]
-    assert metrics["sap"]["sap_score"] == compute_sap(data, rep, num_train=300, num_test=150, batch_size=16,
+    assert metrics["sap"]["sap_score"] == compute_sap(data, rep, num_train=200, num_test=100, batch_size=16,
                                                       seed=0)["sap_score"]
-    assert metrics["beta_vae"]["num_train"] == 300 and metrics["beta_vae"]["num_eval"] == 150
-    assert metrics["factor_vae"]["num_variance_estimate"] == 300 and metrics["factor_vae"]["batch_size"] == 16
+    assert metrics["beta_vae"]["num_train"] == 200 and metrics["beta_vae"]["num_eval"] == 100
+    assert metrics["factor_vae"]["num_variance_estimate"] == 200 and metrics["factor_vae"]["batch_size"] == 16
 
 
 def test_seed_changes_draws_and_same_seed_repeats():
