@@ -49,7 +49,7 @@ FORMULAS = {
     **{name: _SAME for name in ("AE", "VAE", "BetaVAE", "DisentangledBetaVAE", "BetaTCVAE", "InfoVAE_MMD",
                                 "WAE_MMD", "RAE_L2", "SVAE", "PoincareVAE", "VAE_LinNF", "VAE_IAF", "VQVAE",
                                 "HRQVAE")},
-    "MSSSIM_VAE": ("3E + 3D + 3S (S: MS-SSIM's separable Gaussian windows, 5 maps per scale)",
+    "MSSSIM_VAE": ("3E + 3D + 3S (S: MS-SSIM's Gaussian filtering, 5 maps per scale, as gaekit computes it)",
                    lambda m, c, b: 3 * m["E"] + 3 * m["D"] + 3 * msssim_macs(c)),
     "RAE_GP": ("3E + 3D + 6D (gradient penalty on the decoder)", lambda m, c, b: 3 * m["E"] + 9 * m["D"]),
     "VAMP": ("3E (1 + C/B) + 3D (C pseudo-inputs through the encoder per step)",
@@ -71,20 +71,29 @@ FORMULAS = {
                   lambda m, c, b: 3 * m["E"] + 3 * m["D"] + 6 * m["Disc"]),
     "Adversarial_AE": ("3E + 3D + 9Disc (adversarial term, then prior and posterior codes)",
                        lambda m, c, b: 3 * m["E"] + 3 * m["D"] + 9 * m["Disc"]),
-    "VAEGAN": ("3E + 6D + 9Disc (decoder on posterior and prior codes; Disc on x, x~, x_p)",
-               lambda m, c, b: 3 * m["E"] + 6 * m["D"] + 9 * m["Disc"]),
+    "VAEGAN": ("3E + 6D + 15Disc (decoder on posterior and prior codes; Disc forward on x, x~, x_p (its own "
+               "loss, backward 2x) and on x~, x_p (the encoder's and decoder's losses, an input-gradient pass each))",
+               lambda m, c, b: 3 * m["E"] + 6 * m["D"] + 15 * m["Disc"]),
 }
 
 
 def msssim_macs(config) -> float:
-    """MACs per sample of MS-SSIM's filtering: 5 maps (two means, two second moments, the cross moment), each a
-    horizontal and a vertical pass of the window over every pixel of every scale (each scale halves the sides)."""
-    from gaekit.models.msssim_vae import msssim_scales
+    """MACs per sample of MS-SSIM's filtering: 5 maps (two means, two second moments, the cross moment) at every
+    scale (each halves the sides), each filtered as gaekit does: up to ``MATMUL_FILTER_MAX_SIDE`` pixels a side by
+    two products with banded ``(side, side - w + 1)`` matrices, above it by a horizontal and a vertical pass of
+    the ``w`` taps."""
+    from gaekit.models.msssim_vae import MATMUL_FILTER_MAX_SIDE, msssim_scales
 
     channels, height, width = config.input_dim
     window, levels = msssim_scales(height, width, config.window_size)
-    pixels = sum((height >> level) * (width >> level) for level in range(levels))
-    return 5 * 2 * window * pixels * channels
+    total = 0
+    for level in range(levels):
+        h, w = height >> level, width >> level
+        if max(h, w) <= MATMUL_FILTER_MAX_SIDE:
+            total += h * w * (w - window + 1) + (h - window + 1) * h * (w - window + 1)
+        else:
+            total += 2 * window * h * w
+    return 5 * total * channels
 
 
 class MACCounter:

@@ -79,10 +79,17 @@ class IWAE(VAE):
         """``(mean, log_var, z, log_w)``: ``num_draws`` reparameterised codes ``z`` of shape
         ``(num_draws, B, L)`` and their log-weights ``log p(x|z) + log p(z) - log q(z|x)``, ``(num_draws, B)``.
         """
+        return self._draw_and_weigh(x, num_draws, ctx)[:4]
+
+    def _draw_and_weigh(self, x: Tensor, num_draws: int,
+                        ctx: StepContext | None) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """``importance_sample``'s values, then ``log p(x|z)`` ``(num_draws, B)`` and the decoder logits (draw-major
+        rows), so that ``forward`` reads the first draw's diagnostics without decoding it again."""
         mean, log_var = self.posterior(x)
         z = _losses.reparameterize(mean.expand(num_draws, *mean.shape), log_var.expand(num_draws, *log_var.shape),
                                    ctx)
-        return mean, log_var, z, self.log_importance_weights(x, mean, log_var, z, normalized=False)
+        log_w, log_px, logits = self.decoded_log_weights(x, mean, log_var, z, normalized=False)
+        return mean, log_var, z, log_w, log_px, logits
 
     def objective(self, log_w: Tensor) -> Objective:
         """The K-sample IWAE bound (Burda et al. 2016, Eq. 8); its negative is the loss."""
@@ -91,10 +98,10 @@ class IWAE(VAE):
 
     def forward(self, batch: Any, ctx: StepContext | None = None) -> ModelOutput:
         x = batch_data(batch)
-        mean, log_var, z, log_w = self.importance_sample(x, self.num_draws, ctx)
+        mean, log_var, z, log_w, log_px, logits = self._draw_and_weigh(x, self.num_draws, ctx)
         loss, bounds, group_losses = self.objective(log_w)
-        with torch.no_grad():  # diagnostics on the first draw, comparable to the VAE's terms
-            recon_x, recon_loss = self.reconstruction_terms(self.decode_logits(z[0]), x)
+        with torch.no_grad():  # diagnostics on the first draw (its decoding reused), comparable to the VAE's terms
+            recon_x, recon_loss = self.activate(logits[:len(x)]), -log_px[0]
             kl = self.kl_term(z[0], mean, log_var)
         terms = {**bounds, "elbo": log_w.mean(0), "recon_loss": recon_loss, "kl": kl}
         return ModelOutput(

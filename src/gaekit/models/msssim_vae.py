@@ -58,8 +58,29 @@ def msssim_scales(height: int, width: int, window_size: int) -> tuple[int, int]:
     return window, levels
 
 
+def _valid_filter_matrix(size: int, window: Tensor) -> Tensor:
+    """The ``(size, size - w + 1)`` matrix ``M`` with ``(v @ M)[j] = sum_k window[k] v[j + k]``: "valid" filtering
+    of a length-``size`` signal by the ``w`` taps of ``window``, as one matrix product."""
+    out = size - window.numel() + 1
+    # the taps followed by zeros, repeated with period size + 1 and read in rows of size: row j is shifted by j
+    period = torch.cat([window, window.new_zeros(size + 1 - window.numel())])
+    return period.repeat(out)[: out * size].view(out, size).transpose(0, 1)
+
+
+# up to this image side, filtering by matrix products beats depthwise convolutions on CPUs (measured with one
+# thread, forward and backward: 3-4x at 28x28, 1.5x at 64x64, about even at 128x128, 0.4x at 256x256)
+MATMUL_FILTER_MAX_SIDE = 64
+
+
 def _gaussian_filter(x: Tensor, window: Tensor) -> Tensor:
-    """Separable "valid" Gaussian filtering of each channel of ``x`` (B, C, H, W)."""
+    """Separable "valid" Gaussian filtering of the last two dimensions of ``x`` (..., C, H, W).
+
+    Small images: two matrix products with banded filter matrices, ``K_H^T x K_W``; larger ones: two depthwise
+    convolutions of ``x`` (B, C, H, W). The same sums either way.
+    """
+    height, width = x.shape[-2:]
+    if max(height, width) <= MATMUL_FILTER_MAX_SIDE:
+        return _valid_filter_matrix(height, window).transpose(0, 1) @ (x @ _valid_filter_matrix(width, window))
     channels, size = x.shape[1], window.numel()
     x = F.conv2d(x, window.view(1, 1, 1, size).expand(channels, 1, 1, size), groups=channels)
     return F.conv2d(x, window.view(1, 1, size, 1).expand(channels, 1, size, 1), groups=channels)
@@ -68,10 +89,15 @@ def _gaussian_filter(x: Tensor, window: Tensor) -> Tensor:
 def ssim_and_contrast_structure(x: Tensor, y: Tensor, window: Tensor) -> tuple[Tensor, Tensor]:
     """Mean SSIM and mean contrast-structure term per sample and channel, ``(B, C)`` each (Wang et al. 2004)."""
     c1, c2 = 0.01**2, 0.03**2
-    mu_x, mu_y = _gaussian_filter(x, window), _gaussian_filter(y, window)
-    var_x = _gaussian_filter(x * x, window) - mu_x**2
-    var_y = _gaussian_filter(y * y, window) - mu_y**2
-    cov_xy = _gaussian_filter(x * y, window) - mu_x * mu_y
+    # the five local moments: the two means, the two second moments and the cross moment
+    moments = (x, y, x * x, y * y, x * y)
+    if max(x.shape[-2:]) <= MATMUL_FILTER_MAX_SIDE:  # filtered as one batch of matrix products
+        mu_x, mu_y, xx, yy, xy = _gaussian_filter(torch.stack(moments), window).unbind(0)
+    else:
+        mu_x, mu_y, xx, yy, xy = (_gaussian_filter(m, window) for m in moments)
+    var_x = xx - mu_x**2
+    var_y = yy - mu_y**2
+    cov_xy = xy - mu_x * mu_y
     cs_map = (2 * cov_xy + c2) / (var_x + var_y + c2)
     ssim_map = (2 * mu_x * mu_y + c1) / (mu_x**2 + mu_y**2 + c1) * cs_map
     return ssim_map.flatten(2).mean(-1), cs_map.flatten(2).mean(-1)

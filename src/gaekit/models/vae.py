@@ -87,13 +87,20 @@ class VAE(BaseAE):
 
         ``normalized=False`` drops the MSE decoder's constant (training objectives use that form).
         """
+        return self.decoded_log_weights(x, mean, log_var, z, normalized)[0]
+
+    def decoded_log_weights(self, x: Tensor, mean: Tensor, log_var: Tensor, z: Tensor,
+                            normalized: bool = True) -> tuple[Tensor, Tensor, Tensor]:
+        """``(log_w (K, B), log p(x|z_k) (K, B), decoder logits (K * B, *input_dim))`` of ``log_importance_weights``,
+        for callers that reuse the decoding (the rows of draw ``k`` are ``[k * B, (k + 1) * B)``)."""
         k = z.shape[0]
         logits = self.decode_logits(z.reshape(-1, z.shape[-1]))
         x_rep = x.expand(k, *x.shape).reshape(logits.shape)
         c = self.model_config
-        log_px = _losses.decoder_log_likelihood(logits, x_rep, c.reconstruction_loss, self.activate(logits),
+        recon_x = self.activate(logits) if c.reconstruction_loss == "mse" else None  # the Bernoulli reads logits only
+        log_px = _losses.decoder_log_likelihood(logits, x_rep, c.reconstruction_loss, recon_x,
                                                 normalized, c.decoder_variance).view(k, -1)
-        return log_px + self.log_prior(z) - _losses.log_normal_diag(z, mean, log_var)
+        return log_px + self.log_prior(z) - _losses.log_normal_diag(z, mean, log_var), log_px, logits
 
     @keyword_aliases(n_importance_samples="num_importance_samples")
     def log_likelihood(self, x: Tensor, num_importance_samples: int = 100, chunk_size: int = 50,

@@ -54,6 +54,13 @@ from gaekit.models.base import MODELS, ModelOutput, StepContext, batch_data
 from gaekit.models.vae import VAE, VAEConfig
 
 
+def rows_independent(module: nn.Module) -> bool:
+    """Whether ``module`` is one of gaekit's networks without batch normalisation, so that each row of its output
+    depends on that row of its input alone (a custom network may couple rows in ways not seen from outside)."""
+    return type(module).__module__.startswith("gaekit.nn.") and not any(
+        isinstance(m, nn.modules.batchnorm._NormBase) for m in module.modules())
+
+
 @dataclass
 class VAEGANConfig(VAEConfig):
     """Config of ``VAEGAN``.
@@ -136,17 +143,25 @@ class VAEGAN(VAE):
         recon_x = self.activate(recon_logits)
         x_prior = self.decode(self.sample_prior(n).to(z.dtype))
         generated = torch.cat([recon_x, x_prior])
-        # one discriminator pass over data, reconstructions and prior samples for the generator side
-        logits, feats = self.features(torch.cat([x, generated]))
-        real_feat, recon_feat = feats[:n].detach(), feats[n:2 * n]
+        if rows_independent(self.discriminator):
+            # the discriminator's own pass over the data and the generated images detached (it also gives the
+            # data's features, a constant of the generator side), and the generator side's over the generated
+            # images only: the encoder's and decoder's backward passes never cross the data's rows
+            own_logits, own_feats = self.features(torch.cat([x, generated.detach()]))
+            logits, feats = self.features(generated)
+            real_feat, recon_feat = own_feats[:n].detach(), feats[:n]
+            real_logits, fake_logits = own_logits[:n], own_logits[n:]
+        else:  # batch statistics: the generator side sees data and generated images in one batch, as written
+            logits, feats = self.features(torch.cat([x, generated]))
+            real_feat, recon_feat, real_logits, logits = feats[:n].detach(), feats[n:2 * n], logits[:n], logits[n:]
+            fake_logits = self.discriminator(generated.detach())
         if c.reconstruction_layer == 0:
             recon_loss = self.reconstruction_terms(recon_logits, x)[1].mean()
         else:
             recon_loss = 0.5 * (recon_feat - real_feat).pow(2).sum(1).mean()
-        decoder_gan = 2 * _losses.bce_with_logits_target(logits[n:], 1).mean()
-        # the discriminator's own pass sees the generated images detached
-        real_bce = _losses.bce_with_logits_target(logits[:n], 1).mean()
-        fake_bce = _losses.bce_with_logits_target(self.discriminator(generated.detach()), 0).mean()
+        decoder_gan = 2 * _losses.bce_with_logits_target(logits, 1).mean()
+        real_bce = _losses.bce_with_logits_target(real_logits, 1).mean()
+        fake_bce = _losses.bce_with_logits_target(fake_logits, 0).mean()
         discriminator_loss = real_bce + 2 * fake_bce
         encoder_loss = kl + recon_loss
         decoder_loss = (1 - c.adversarial_loss_scale) * recon_loss + c.adversarial_loss_scale * decoder_gan
