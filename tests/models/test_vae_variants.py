@@ -55,6 +55,16 @@ def test_capacity_rises_linearly_to_C_over_the_warmup():
     assert no_warmup.capacity(StepContext(epoch=0)) == 30.0
 
 
+def test_capacity_rises_per_step_with_warmup_steps():
+    """Burgess et al.'s per-iteration schedule (Locatello et al.'s iteration threshold): the epoch is ignored."""
+    model = _build(DisentangledBetaVAE, DisentangledBetaVAEConfig, C=30.0, warmup_epoch=10, warmup_steps=300)
+    for step, epoch in ((0, 5), (1, 0), (150, 0), (299, 9), (300, 0), (10_000, 2)):
+        assert math.isclose(model.capacity(StepContext(epoch=epoch, global_step=step)), 30.0 * min(step / 300, 1))
+    assert model.capacity(None) == 30.0
+    with pytest.raises(ConfigError, match="warmup_steps"):
+        DisentangledBetaVAEConfig(input_dim=(4,), latent_dim=2, warmup_steps=0)
+
+
 def test_disentangled_loss_is_rec_plus_beta_times_the_capacity_gap():
     x = _batch()
     probe = _build(DisentangledBetaVAE, DisentangledBetaVAEConfig)

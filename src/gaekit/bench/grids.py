@@ -104,7 +104,7 @@ PAPER_GRIDS: dict[str, dict[str, Any]] = {
 # Representations" (ICML), Table 2 of the appendix ("Hyperparameters explored for the different models"), in the
 # order of their figures (0 = beta-VAE ... 5 = AnnealedVAE). Six values each; every value was trained with 50
 # seeds there. AnnealedVAE (Burgess et al. 2018) is gaekit's DisentangledBetaVAE: gamma = beta, c_max = C, and
-# its capacity reaches C after the paper's 100,000 steps, which a preset turns into ``warmup_epoch``.
+# its capacity grows per step to C over the paper's 100,000 steps (``warmup_steps``, set by the presets).
 LOCATELLO_MODEL_ORDER = ("beta-VAE", "FactorVAE", "beta-TC-VAE", "DIP-VAE-I", "DIP-VAE-II", "AnnealedVAE")
 LOCATELLO_GRIDS: dict[str, dict[str, Any]] = {
     "beta-VAE": {"model": "BetaVAE", "source": "Locatello et al. 2019, Table 2",
@@ -123,7 +123,7 @@ LOCATELLO_GRIDS: dict[str, dict[str, Any]] = {
                    "note": "lambda_od = lambda_offdiag; lambda_d = lambda_od (lambda_diag's default)"},
     "AnnealedVAE": {"model": "DisentangledBetaVAE", "source": "Locatello et al. 2019, Table 2",
                     "fields": {"beta": 1000.0}, "configs": [{"C": c} for c in (5, 10, 25, 50, 75, 100)],
-                    "note": "gamma = 1000 = beta, c_max = C; the capacity grows over warmup_epoch epochs"},
+                    "note": "gamma = 1000 = beta, c_max = C; the capacity grows per step over warmup_steps"},
 }
 
 
@@ -144,7 +144,7 @@ def paper_models(labels: tuple[str, ...] = PAPER_MODEL_ORDER, configs: dict[str,
 def locatello_models(labels: tuple[str, ...] = LOCATELLO_MODEL_ORDER, configs: dict[str, list[int]] | None = None,
                      fields: dict[str, dict[str, Any]] | None = None) -> list:
     """``ModelSpec`` list of Locatello et al. 2019's six models (``LOCATELLO_GRIDS``); ``labels`` and ``configs``
-    as :func:`paper_models`, ``fields`` per label further shared fields (e.g. AnnealedVAE's ``warmup_epoch``)."""
+    as :func:`paper_models`, ``fields`` per label further shared fields (e.g. AnnealedVAE's ``warmup_steps``)."""
     models = grid_models(LOCATELLO_GRIDS, labels, configs)
     return [m.replace(fields={**m.fields, **(fields or {}).get(m.label, {})}) for m in models]
 
