@@ -94,3 +94,37 @@ def fail_at_training_step(model, step: int, message: str = "simulated crash") ->
         return out
 
     model.forward = failing_forward
+
+
+def recording(base: type) -> type:
+    """A subclass of the dataset class ``base`` that records ``(epoch, indices, data)`` of every batch the trainer
+    gathers (``.seen``), with ``.epoch`` kept by :class:`EpochOf`: for the per-batch-random datasets' resume tests."""
+
+    class Recording(base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.epoch, self.seen = 0, []
+
+        def get_batch(self, indices, device=None):
+            batch = super().get_batch(indices, device)
+            self.seen.append((self.epoch, torch.as_tensor(indices).tolist(), batch.data.clone()))
+            return batch
+
+    Recording.__name__ = f"Recording{base.__name__}"
+    return Recording
+
+
+def epoch_of(data, stop_step: int | None = None):
+    """A trainer callback that tells ``data`` (a :func:`recording` dataset) the epoch, and interrupts training
+    (``KeyboardInterrupt``) after global step ``stop_step``."""
+    from gaekit.trainers import TrainerCallback
+
+    class EpochOf(TrainerCallback):
+        def on_step_end(self, trainer, output):
+            if trainer.state.global_step == stop_step:
+                raise KeyboardInterrupt("stopped")
+
+        def on_epoch_end(self, trainer, record):
+            data.epoch = trainer.state.epoch
+
+    return EpochOf()

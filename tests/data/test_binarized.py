@@ -9,7 +9,7 @@ import hashlib
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_model
+from conftest import epoch_of, recording, tiny_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -25,7 +25,7 @@ from gaekit.data import (
 )
 from gaekit.data import binarized as binarized_module
 from gaekit.errors import ConfigError, DataError
-from gaekit.trainers import Trainer, TrainerCallback, TrainerConfig
+from gaekit.trainers import Trainer, TrainerConfig
 
 
 def write_amat(path, bits: np.ndarray, gz: bool = False, end: str = "\n") -> bytes:
@@ -70,34 +70,12 @@ def test_subset_and_to_stay_dynamic():
         DynamicBinarizedDataset(intensities(), seed=-1)
 
 
-class Recording(DynamicBinarizedDataset):
-    """Records (epoch, indices, bits) of every batch the trainer gathers."""
-
-    def __init__(self, data, labels=None, *, seed=0):
-        super().__init__(data, labels, seed=seed)
-        self.epoch, self.seen = 0, []
-
-    def get_batch(self, indices, device=None):
-        batch = super().get_batch(indices, device)
-        self.seen.append((self.epoch, torch.as_tensor(indices).tolist(), batch.data.clone()))
-        return batch
-
-
-class EpochOf(TrainerCallback):
-    def __init__(self, data, stop_step=None):
-        self.data, self.stop_step = data, stop_step
-
-    def on_step_end(self, trainer, output):
-        if trainer.state.global_step == self.stop_step:
-            raise KeyboardInterrupt("stopped")
-
-    def on_epoch_end(self, trainer, record):
-        self.data.epoch = trainer.state.epoch
+Recording = recording(DynamicBinarizedDataset)
 
 
 def _run(data, tmp_path, stop_step=None, resume=None):
     config = TrainerConfig(output_dir=str(tmp_path), num_epochs=3, batch_size=8, show_progress=False, seed=5)
-    trainer = Trainer(tiny_model("VAE", reconstruction_loss="bce"), config, data, callbacks=[EpochOf(data, stop_step)])
+    trainer = Trainer(tiny_model("VAE", reconstruction_loss="bce"), config, data, callbacks=[epoch_of(data, stop_step)])
     if resume is not None:
         data.epoch = 0
         trainer.load_checkpoint(resume)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import tiny_model
+from conftest import epoch_of, recording, tiny_model
 
 from gaekit.data import (
     DATASETS,
@@ -21,7 +21,7 @@ from gaekit.data import (
 from gaekit.data.dsprites_variants import apply_variant, variant_generator
 from gaekit.errors import ConfigError, DataError
 from gaekit.registry import spelling_key
-from gaekit.trainers import Trainer, TrainerCallback, TrainerConfig
+from gaekit.trainers import Trainer, TrainerConfig
 
 LOADERS = {"color": load_color_dsprites, "noisy": load_noisy_dsprites}
 
@@ -121,35 +121,13 @@ def test_registered_names_and_bad_arguments():
 
 
 # ---------------------------------------------------------------------- training: fresh each epoch, same on resume
-class Recording(NoisyDSpritesDataset):
-    """Records (epoch, indices, observations) of every batch the trainer gathers."""
-
-    def __init__(self, packed, index, *, seed=0):
-        super().__init__(packed, index, seed=seed)
-        self.epoch, self.seen = 0, []
-
-    def get_batch(self, indices, device=None):
-        batch = super().get_batch(indices, device)
-        self.seen.append((self.epoch, torch.as_tensor(indices).tolist(), batch.data.clone()))
-        return batch
-
-
-class EpochOf(TrainerCallback):
-    def __init__(self, data, stop_step=None):
-        self.data, self.stop_step = data, stop_step
-
-    def on_step_end(self, trainer, output):
-        if trainer.state.global_step == self.stop_step:
-            raise KeyboardInterrupt("stopped")
-
-    def on_epoch_end(self, trainer, record):
-        self.data.epoch = trainer.state.epoch
+Recording = recording(NoisyDSpritesDataset)
 
 
 def _run(data, tmp_path, stop_step=None, resume=None):
     config = TrainerConfig(output_dir=str(tmp_path), num_epochs=2, batch_size=8, show_progress=False, seed=5)
     model = tiny_model("VAE", input_dim=(3, 64, 64), reconstruction_loss="bce", network_options={"hidden_dims": [8]})
-    trainer = Trainer(model, config, data, callbacks=[EpochOf(data, stop_step)])
+    trainer = Trainer(model, config, data, callbacks=[epoch_of(data, stop_step)])
     if resume is not None:
         data.epoch = 0
         trainer.load_checkpoint(resume)
