@@ -5,6 +5,10 @@ the 50k MNIST training split, in this process, alternating three times. Prints s
 the median ratio gaekit / hand-written, and the peak resident-memory growth of each run.
 
     python benchmarks/train_throughput.py [--repeats 3] [--data-dir ../shared/datasets] [--speed-steps 30]
+                                          [--busy N] [--no-speed]
+
+``--busy N`` runs N CPU-bound processes (``benchmarks/_load.py``) beside both sides for the whole first table:
+the ratio on a busy machine (issue 17). ``--no-speed`` skips the second table.
 
 The hand-written loop is the ordinary way to write this: float data in memory, slicing a
 permuted index, ``torch.optim.Adam`` with its defaults, a sigmoid decoder and
@@ -37,6 +41,7 @@ from gaekit.pipelines import TrainingPipeline
 from gaekit.trainers import BaseTrainerConfig, Trainer, TrainerCallback, TrainerConfig, set_seed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the benchmarks' shared helpers
+from _load import CPUHogs  # noqa: E402
 from _memory import PeakRSS  # noqa: E402
 
 BATCH, LR, LATENT, HIDDEN = 100, 1e-3, 16, 512
@@ -129,16 +134,27 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None, help="folder holding mnist/ (default: gaekit's search path)")
     parser.add_argument("--speed-steps", type=int, default=30, help="timed steps per speed option (default: 30)")
     parser.add_argument("--speed-only", action="store_true", help="only the speed-option table")
+    parser.add_argument("--no-speed", action="store_true", help="skip the speed-option table")
+    parser.add_argument("--busy", type=int, default=0, help="CPU-bound processes beside the first table (default 0)")
     args = parser.parse_args()
     train = load_mnist("train", root=args.data_dir)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {len(train)} MNIST images, batch {BATCH}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {len(train)} MNIST images, batch {BATCH}, "
+          f"{args.busy} CPU-bound process(es) beside")
     if args.speed_only:
         speed_table(train, args.speed_steps)
         return
+    with CPUHogs(args.busy):
+        throughput_table(train, args.repeats)
+    if not args.no_speed:
+        speed_table(train, args.speed_steps)
+
+
+def throughput_table(train, repeats: int) -> None:
+    """Alternate the hand-written loop and gaekit ``repeats`` times; print each pair and the median ratio."""
     hand_written_epoch(train.data[:2000], 0)  # warm-up of both paths (allocator, kernels)
     gaekit_epoch(train.subset(slice(0, 2000)), 0)
     ratios = []
-    for r in range(args.repeats):
+    for r in range(repeats):
         with PeakRSS() as mem_h:
             hand = hand_written_epoch(train.data, r)
         with PeakRSS() as mem_g:
@@ -146,8 +162,8 @@ def main() -> None:
         ratios.append(ours / hand)
         print(f"run {r + 1}: hand-written {hand:8.0f} samples/s (peak +{mem_h.peak_mb:5.0f} MB) | "
               f"gaekit {ours:8.0f} samples/s (peak +{mem_g.peak_mb:5.0f} MB) | ratio {ours / hand:.2f}")
-    print(f"median ratio gaekit / hand-written: {statistics.median(ratios):.2f}")
-    speed_table(train, args.speed_steps)
+    print(f"median ratio gaekit / hand-written: {statistics.median(ratios):.2f} "
+          f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
 
 
 if __name__ == "__main__":

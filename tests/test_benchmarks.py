@@ -65,3 +65,24 @@ def test_models_vs_pythae_quick_runs_both_libraries(capsys):
     nll = [line for line in out.split("## NLL")[1].splitlines() if line.startswith("| VAE |")][0].split("|")
     pythae_nll, gaekit_nll = _number(nll[5].strip()), _number(nll[6].strip())
     assert pythae_nll > 0 and gaekit_nll > 0  # both estimate -log p(x) of the same images with the same K
+
+
+def test_cpu_hogs_run_for_the_block_only():
+    import sys
+
+    sys.path.insert(0, str(BENCHMARKS))
+    from _load import CPUHogs
+
+    with CPUHogs(2) as hogs:
+        processes = list(hogs.processes)
+        assert len(processes) == 2 and all(p.is_alive() for p in processes)
+    assert not any(p.is_alive() for p in processes)
+    with pytest.raises(ValueError, match="count"):
+        CPUHogs(-1)
+
+
+@pytest.mark.slow
+def test_demo_time_prints_both_conditions(capsys):
+    _script("demo_time").main(["--repeats", "1", "--busy", "1", "--epochs", "1"])
+    out = capsys.readouterr().out
+    assert _number(_row(out, "idle")[1]) > 0 and _number(_row(out, "1 busy")[1]) > 0
