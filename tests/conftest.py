@@ -8,10 +8,16 @@ here, before gaekit is imported, so the tests that use real MNIST or CelebA, and
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
 import torch
+
+# A shell without job control starts background jobs (`cmd &`) with SIGINT ignored, and children inherit that: the
+# tests of Ctrl-C handling (in this process and in the `gaekit` processes they start) need Python's default handler.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 if "GAEKIT_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
