@@ -134,3 +134,19 @@ def epoch_of(data, stop_step: int | None = None):
             data.epoch = trainer.state.epoch
 
     return EpochOf()
+
+
+def run_recorded(data, model, output_dir, num_epochs: int, stop_step: int | None = None, resume=None):
+    """Train ``model`` on a :func:`recording` dataset (batch 8, seed 5), interrupted after ``stop_step`` or resumed
+    from the checkpoint ``resume``; returns the trainer."""
+    from gaekit.trainers import Trainer, TrainerConfig
+
+    config = TrainerConfig(output_dir=str(output_dir), num_epochs=num_epochs, batch_size=8, show_progress=False,
+                           seed=5)
+    trainer = Trainer(model, config, data, callbacks=[epoch_of(data, stop_step)])
+    if resume is not None:
+        data.epoch = 0
+        trainer.load_checkpoint(resume)
+        data.epoch = trainer.state.epoch
+    trainer.train()
+    return trainer

@@ -9,7 +9,7 @@ import hashlib
 import numpy as np
 import pytest
 import torch
-from conftest import epoch_of, recording, tiny_model
+from conftest import recording, run_recorded, tiny_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -25,7 +25,6 @@ from gaekit.data import (
 )
 from gaekit.data import binarized as binarized_module
 from gaekit.errors import ConfigError, DataError
-from gaekit.trainers import Trainer, TrainerConfig
 
 
 def write_amat(path, bits: np.ndarray, gz: bool = False, end: str = "\n") -> bytes:
@@ -74,14 +73,7 @@ Recording = recording(DynamicBinarizedDataset)
 
 
 def _run(data, tmp_path, stop_step=None, resume=None):
-    config = TrainerConfig(output_dir=str(tmp_path), num_epochs=3, batch_size=8, show_progress=False, seed=5)
-    trainer = Trainer(tiny_model("VAE", reconstruction_loss="bce"), config, data, callbacks=[epoch_of(data, stop_step)])
-    if resume is not None:
-        data.epoch = 0
-        trainer.load_checkpoint(resume)
-        data.epoch = trainer.state.epoch
-    trainer.train()
-    return trainer
+    return run_recorded(data, tiny_model("VAE", reconstruction_loss="bce"), tmp_path, 3, stop_step, resume)
 
 
 def test_trainer_draws_fresh_bits_each_epoch_and_the_same_bits_on_resume(tmp_path):

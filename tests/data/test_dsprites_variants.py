@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import epoch_of, recording, tiny_model
+from conftest import recording, run_recorded, tiny_model
 
 from gaekit.data import (
     DATASETS,
@@ -21,7 +21,6 @@ from gaekit.data import (
 from gaekit.data.dsprites_variants import apply_variant, variant_generator
 from gaekit.errors import ConfigError, DataError
 from gaekit.registry import spelling_key
-from gaekit.trainers import Trainer, TrainerConfig
 
 LOADERS = {"color": load_color_dsprites, "noisy": load_noisy_dsprites}
 
@@ -125,15 +124,8 @@ Recording = recording(NoisyDSpritesDataset)
 
 
 def _run(data, tmp_path, stop_step=None, resume=None):
-    config = TrainerConfig(output_dir=str(tmp_path), num_epochs=2, batch_size=8, show_progress=False, seed=5)
     model = tiny_model("VAE", input_dim=(3, 64, 64), reconstruction_loss="bce", network_options={"hidden_dims": [8]})
-    trainer = Trainer(model, config, data, callbacks=[epoch_of(data, stop_step)])
-    if resume is not None:
-        data.epoch = 0
-        trainer.load_checkpoint(resume)
-        data.epoch = trainer.state.epoch
-    trainer.train()
-    return trainer
+    return run_recorded(data, model, tmp_path, 2, stop_step, resume)
 
 
 def test_training_sees_fresh_noise_each_epoch_and_the_same_noise_on_resume(tmp_path):
