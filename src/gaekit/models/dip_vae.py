@@ -27,10 +27,12 @@ One registered model holds both variants, so the bench and the Locatello et al. 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
+
+from torch import Tensor
 
 from gaekit.models import _losses
-from gaekit.models.base import MODELS, ModelOutput, StepContext, batch_data
+from gaekit.models.base import MODELS
 from gaekit.models.vae import VAE, VAEConfig
 
 
@@ -73,14 +75,9 @@ class DIPVAE(VAE):
 
     config_class = DIPVAEConfig
 
-    def forward(self, batch: Any, ctx: StepContext | None = None) -> ModelOutput:
+    def batch_penalty(self, mean: Tensor, log_var: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """``lambda_od sum_{i!=j} C_ij^2 + lambda_d sum_i (C_ii - 1)^2`` and both sums (unweighted) as terms."""
         c = self.model_config
-        x = batch_data(batch)
-        mean, log_var = self.posterior(x)
-        z = _losses.reparameterize(mean, log_var, ctx)
-        recon_x, recon_loss = self.reconstruction_terms(self.decode_logits(z), x)
-        kl = self.kl_term(z, mean, log_var)
         off_diagonal, diagonal = _losses.dip_covariance_penalty(mean, log_var if c.variant == "ii" else None)
-        loss = (recon_loss + kl).mean() + c.lambda_offdiag * off_diagonal + c.diagonal_weight() * diagonal
-        return ModelOutput(loss=loss, recon_x=recon_x, z=z, terms={
-            "recon_loss": recon_loss.mean(), "kl": kl.mean(), "dip_offdiag": off_diagonal, "dip_diag": diagonal})
+        penalty = c.lambda_offdiag * off_diagonal + c.diagonal_weight() * diagonal
+        return penalty, {"dip_offdiag": off_diagonal, "dip_diag": diagonal}

@@ -71,6 +71,11 @@ class VAE(BaseAE):
         """Per-sample loss from its reconstruction and KL terms (the VAE: their sum)."""
         return recon_loss + kl
 
+    def batch_penalty(self, mean: Tensor, log_var: Tensor) -> tuple[Tensor, dict[str, Tensor]] | None:
+        """A penalty on the whole batch's posterior, added to the mean loss, and the terms it reports (e.g.
+        DIP-VAE's covariance penalty); None for the VAE."""
+        return None
+
     def forward(self, batch: Any, ctx: StepContext | None = None) -> ModelOutput:
         x = batch_data(batch)
         mean, log_var = self.posterior(x)
@@ -78,8 +83,12 @@ class VAE(BaseAE):
         recon_x, recon_loss = self.reconstruction_terms(self.decode_logits(z), x)
         kl = self.kl_term(z, mean, log_var)
         loss = self.combine(recon_loss, kl, ctx).mean()
-        return ModelOutput(loss=loss, recon_x=recon_x, z=z,
-                           terms={"recon_loss": recon_loss.mean(), "kl": kl.mean()})
+        terms = {"recon_loss": recon_loss.mean(), "kl": kl.mean()}
+        penalty = self.batch_penalty(mean, log_var)
+        if penalty is not None:
+            loss = loss + penalty[0]
+            terms.update(penalty[1])
+        return ModelOutput(loss=loss, recon_x=recon_x, z=z, terms=terms)
 
     def log_importance_weights(self, x: Tensor, mean: Tensor, log_var: Tensor, z: Tensor,
                                normalized: bool = True) -> Tensor:
