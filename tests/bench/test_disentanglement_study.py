@@ -55,6 +55,9 @@ def test_every_configuration_of_both_presets_builds(tmp_path):
             with torch.device("meta"):
                 model = build_model(spec, run, (1, 64, 64))
             assert model.latent_dim == 10 and type(model).__name__ == LOCATELLO_GRIDS[run.model]["model"]
+            if spec.networks == ["conv"]:  # the full study: Locatello et al.'s network, their 256-unit layer included
+                assert (model.encoder.channels, model.encoder.dense_dim) == ((32, 32, 64, 64), 256)
+                assert (model.decoder.channels, model.decoder.dense_dim) == ((32, 32, 64, 64), 256)
 
 
 def test_cpu_quick_is_twelve_runs_on_a_random_subset():

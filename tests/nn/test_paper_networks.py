@@ -233,6 +233,44 @@ def test_conv_stage_count_is_configurable_and_checked():
         ConvEncoder((64,), LATENT)
 
 
+def _locatello_parameter_count() -> tuple[int, int]:
+    """Encoder and decoder parameters of Locatello et al. 2019's network (appendix Table 1), latent 10, 64x64x1,
+    counted from the table's layers: 4x4 convolutions 1-32-32-64-64, FC 256, FC 2 x 10; the mirror back."""
+    def convs(widths):
+        return sum(cin * cout * 16 + cout for cin, cout in zip(widths[:-1], widths[1:]))
+
+    encoder = convs((1, 32, 32, 64, 64)) + (64 * 4 * 4 * 256 + 256) + (256 * 20 + 20)
+    decoder = (10 * 256 + 256) + (256 * 64 * 4 * 4 + 64 * 4 * 4) + convs((64, 64, 32, 32, 1))
+    return encoder, decoder
+
+
+def test_conv_dense_dim_builds_locatello_et_al_network():
+    options = {"channels": (32, 32, 64, 64), "batch_norm": False, "dense_dim": 256}
+    enc, dec = ConvEncoder((1, 64, 64), 10, **options), ConvDecoder((1, 64, 64), 10, **options)
+    count = [sum(p.numel() for p in net.parameters()) for net in (enc, dec)]
+    assert tuple(count) == _locatello_parameter_count()
+    x = _x((1, 64, 64))
+    z = enc(x).embedding
+    assert z.shape == (2, 10) and dec(z).shape == x.shape
+    assert enc.features(x)[-1].shape == (2, 256)  # the dense layer is the last body layer
+    assert (dec.input_layer(z) >= 0).all()  # both fully connected layers end in a ReLU, as their table
+    disc = create_network("conv", (1, 64, 64), "discriminator", dense_dim=32)
+    assert disc(x).shape == (2, 1) and disc.features(x)[-1].shape == (2, 32)
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True, "256"])
+def test_conv_dense_dim_is_checked(bad):
+    with pytest.raises(ConfigError, match="dense_dim"):
+        ConvEncoder((1, 28, 28), LATENT, dense_dim=bad)
+    with pytest.raises(ConfigError, match="dense_dim"):
+        ConvDecoder((1, 28, 28), LATENT, dense_dim=bad)
+
+
+def test_conv_dense_dim_refuses_vq():
+    with pytest.raises(ConfigError, match="not available for kind='vq'"):
+        ConvEncoder((1, 28, 28), LATENT, kind="vq", dense_dim=64)
+
+
 def test_encoder_kind_follows_the_model():
     assert encoder_kind(VAE) == "variational" and encoder_kind(MODELS.get("AE")) == "deterministic"
     with pytest.raises(ConfigError, match="is a name; pass the model class"):  # nn does not look models up

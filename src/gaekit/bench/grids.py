@@ -100,6 +100,10 @@ PAPER_GRIDS: dict[str, dict[str, Any]] = {
 }
 
 
+# Locatello et al. 2019's network (their appendix Table 1) as gaekit's ``conv`` options: 4x4 stride-2 convolutions
+# with 32, 32, 64, 64 channels, a 256-unit dense layer, no batch norm (the decoder mirrors it).
+LOCATELLO_CONV_OPTIONS: dict[str, Any] = {"channels": [32, 32, 64, 64], "batch_norm": False, "dense_dim": 256}
+
 # Locatello et al. 2019, "Challenging Common Assumptions in the Unsupervised Learning of Disentangled
 # Representations" (ICML), Table 2 of the appendix ("Hyperparameters explored for the different models"), in the
 # order of their figures (0 = beta-VAE ... 5 = AnnealedVAE). Six values each; every value was trained with 50

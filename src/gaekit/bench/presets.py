@@ -17,8 +17,8 @@
 - ``disentanglement``: the study of Locatello et al. 2019 ("Challenging Common Assumptions in the Unsupervised
   Learning of Disentangled Representations", ICML) on dSprites: beta-VAE, FactorVAE, beta-TC-VAE, DIP-VAE-I,
   DIP-VAE-II and AnnealedVAE, each with their six hyper-parameter values (``grids.LOCATELLO_GRIDS``), 5 seeds
-  (they trained 50), their convolutional networks (channels 32, 32, 64, 64; gaekit's ``conv`` has no 256-unit
-  dense layer), latent 10, Bernoulli decoder, Adam lr 1e-4, batch 64, 33 epochs of the 80 % training split
+  (they trained 50), their convolutional network (``grids.LOCATELLO_CONV_OPTIONS``: channels 32, 32, 64, 64 and a
+  256-unit dense layer), latent 10, Bernoulli decoder, Adam lr 1e-4, batch 64, 33 epochs of the 80 % training split
   (their 300,000 steps; AnnealedVAE's capacity grown per step over their 100,000), scored with every
   disentanglement metric at the protocol's sample counts. 180 trainings.
 - ``disentanglement-cpu-quick``: the same six models, two values each (a weak and a strong regularisation), one
@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gaekit.bench.grids import PAPER_MODEL_ORDER, locatello_models, paper_models
+from gaekit.bench.grids import LOCATELLO_CONV_OPTIONS, PAPER_MODEL_ORDER, locatello_models, paper_models
 from gaekit.bench.spec import DataSpec, ModelSpec, StudySpec, TrainingSpec
 from gaekit.errors import ConfigError
 
@@ -165,7 +165,7 @@ def disentanglement() -> StudySpec:
         study="disentanglement (Locatello et al. 2019, dSprites)",
         datasets=["dsprites"],
         networks=["conv"],
-        network_options={"conv": {"channels": [32, 32, 64, 64], "batch_norm": False}},
+        network_options={"conv": dict(LOCATELLO_CONV_OPTIONS)},
         models=_bernoulli(locatello_models(fields={"AnnealedVAE": {"warmup_steps": LOCATELLO_ANNEALING_STEPS}})),
         latent_dims={"dsprites": [10]},
         training=TrainingSpec(num_epochs=LOCATELLO_EPOCHS, learning_rate=1e-4, batch_size=64, plateau_patience=None),

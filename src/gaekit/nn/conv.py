@@ -6,10 +6,16 @@ side ``n`` to ``floor(n / 2)``. The decoder mirrors it with ``ConvT(c, 4, 2)``, 
 ``m`` to ``2 m + p``: the output padding ``p`` (0 or 1, per axis and stage) is computed from the
 encoder's sizes, so any ``H x W`` round-trips exactly (e.g. 37 -> 18 -> 9 -> 4 and back 4 -> 9 -> 18 ->
 37), with no crop. The number of stages is limited by the smaller side: ``min(H, W) >= 2 ** stages``.
+
+``dense_dim`` adds one fully connected ReLU layer of that width between the last stage and the latent head
+(and ``Linear(latent, dense_dim)``, ReLU, ``Linear(dense_dim, C_n h w)``, ReLU before the decoder's stages):
+the network of Locatello et al. 2019 (arXiv:1811.12359, Table 1 of their appendix: channels 32, 32, 64, 64
+and a 256-unit layer) with ``channels=(32, 32, 64, 64), dense_dim=256, batch_norm=False``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from torch import nn
@@ -38,6 +44,20 @@ def conv_stage_sizes(input_dim: Sequence[int], channels: Sequence[int]) -> list[
     return sizes
 
 
+def _check_dense_dim(dense_dim: int | None, kind: str) -> None:
+    if dense_dim is None:
+        return
+    if isinstance(dense_dim, bool) or not isinstance(dense_dim, int) or dense_dim < 1:
+        raise ConfigError(f"dense_dim={dense_dim!r} is invalid: expected a positive int or None")
+    if kind == "vq":
+        raise ConfigError("dense_dim is not available for kind='vq': its latent is a feature map, not a vector")
+
+
+def _dense(in_features: int, dense_dim: int) -> nn.Sequential:
+    """``Flatten``, ``Linear(in_features, dense_dim)``, ReLU: the fully connected layer after the stages."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(in_features, dense_dim), nn.ReLU())
+
+
 def _stages(in_channels: int, channels: Sequence[int], batch_norm: bool,
             activations: Sequence[type[nn.Module]]) -> list[nn.Module]:
     widths = (in_channels, *channels)
@@ -58,13 +78,20 @@ class ConvEncoder(LayeredEncoder):
     channels : sequence of int, default (32, 64, 128)
         Output channels of each stage; its length is the number of stages.
     batch_norm : bool, default True
+    dense_dim : int or None, default None
+        Width of a fully connected ReLU layer between the last stage and the latent head (not for ``"vq"``).
     """
 
     def __init__(self, input_dim: Sequence[int], latent_dim: int, kind: str = "variational",
-                 channels: Sequence[int] = DEFAULT_CHANNELS, batch_norm: bool = True):
-        conv_stage_sizes(input_dim, channels)
+                 channels: Sequence[int] = DEFAULT_CHANNELS, batch_norm: bool = True,
+                 dense_dim: int | None = None):
+        sizes = conv_stage_sizes(input_dim, channels)
+        _check_dense_dim(dense_dim, kind)
         self.channels = tuple(channels)
+        self.dense_dim = dense_dim
         layers = _stages(input_dim[0], channels, batch_norm, [nn.ReLU] * len(channels))
+        if dense_dim is not None:
+            layers.append(_dense(channels[-1] * sizes[-1][0] * sizes[-1][1], dense_dim))
         super().__init__(input_dim, latent_dim, kind, layers)
 
 
@@ -73,13 +100,18 @@ class ConvDecoder(LayeredDecoder):
     convolution of the ``(latent_dim, h, w)`` map), then ``ConvT(c, 4, 2)`` stages with the output
     paddings that give back exactly ``(H, W)``; BatchNorm and ReLU after all but the last. Returns logits.
 
-    Parameters are those of ``ConvEncoder`` (use the same ``channels`` for a mirrored pair).
+    Parameters are those of ``ConvEncoder`` (use the same ``channels`` and ``dense_dim`` for a mirrored pair);
+    with ``dense_dim`` the input layer is ``Linear(latent_dim, dense_dim)``, ReLU, ``Linear(dense_dim, C_n h w)``,
+    ReLU.
     """
 
     def __init__(self, input_dim: Sequence[int], latent_dim: int, kind: str = "variational",
-                 channels: Sequence[int] = DEFAULT_CHANNELS, batch_norm: bool = True):
+                 channels: Sequence[int] = DEFAULT_CHANNELS, batch_norm: bool = True,
+                 dense_dim: int | None = None):
         sizes = conv_stage_sizes(input_dim, channels)
+        _check_dense_dim(dense_dim, kind)
         self.channels = tuple(channels)
+        self.dense_dim = dense_dim
         widths = (input_dim[0], *channels)
         layers: list[nn.Module] = []
         for stage in reversed(range(len(channels))):  # from the coarsest map back to the input
@@ -93,6 +125,9 @@ class ConvDecoder(LayeredDecoder):
                                             nn.ReLU()))
         start = (channels[-1], *sizes[-1])
         super().__init__(input_dim, latent_dim, kind, start, layers, latent_map=sizes[-1])
+        if dense_dim is not None:
+            self.input_layer = nn.Sequential(nn.Linear(latent_dim, dense_dim), nn.ReLU(),
+                                             nn.Linear(dense_dim, math.prod(start)), nn.ReLU())
 
 
 class ConvDiscriminator(LayeredDiscriminator):
@@ -106,11 +141,18 @@ class ConvDiscriminator(LayeredDiscriminator):
     channels : sequence of int, default (32, 64, 128)
     batch_norm : bool, default False
         Off by default, as the paper's MNIST and CIFAR-10 discriminators.
+    dense_dim : int or None, default None
+        Width of a fully connected ReLU layer (one more body layer) before the output unit.
     """
 
     def __init__(self, input_dim: Sequence[int], channels: Sequence[int] = DEFAULT_CHANNELS,
-                 batch_norm: bool = False):
-        conv_stage_sizes(input_dim, channels)
+                 batch_norm: bool = False, dense_dim: int | None = None):
+        sizes = conv_stage_sizes(input_dim, channels)
+        _check_dense_dim(dense_dim, "deterministic")
         self.channels = tuple(channels)
+        self.dense_dim = dense_dim
         activations = [nn.Tanh if i == 1 else nn.ReLU for i in range(len(channels))]
-        super().__init__(input_dim, _stages(input_dim[0], channels, batch_norm, activations))
+        layers = _stages(input_dim[0], channels, batch_norm, activations)
+        if dense_dim is not None:
+            layers.append(_dense(channels[-1] * sizes[-1][0] * sizes[-1][1], dense_dim))
+        super().__init__(input_dim, layers)

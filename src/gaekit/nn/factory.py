@@ -7,7 +7,7 @@ Registered networks:
 - ``"gated_mlp"``: the VampPrior paper's gated MLP (Tomczak and Welling 2018, ``gaekit.nn.gated``); options
   ``hidden_dims``, ``decoder_hidden_dims``, ``log_var_bounds``, ``init``;
 - ``"conv"``: ``ConvEncoder`` / ``ConvDecoder`` / ``ConvDiscriminator`` (images of any size); options
-  ``channels``, ``batch_norm``;
+  ``channels``, ``batch_norm``, ``dense_dim``;
 - ``"convnet"``, ``"resnet"``: the Pythae paper's benchmark networks (Tables 5 and 6 of Chadebec et al.
   2022, arXiv:2206.08309) for MNIST, CIFAR-10 and CelebA. The paper's VAEGAN discriminator is built
   from Table 5 for both (Appendix D), so ``role="discriminator"`` gives ``ConvNetDiscriminator`` for
@@ -116,7 +116,7 @@ def create_network(name: str, dataset: str | Sequence[int] | None = None, role: 
         ``model`` when both are given. For decoders only ``"vq"`` matters (a spatial latent map).
     **options
         Passed to the network: ``hidden_dims``, ``activation``, ... (mlp, gated_mlp: see their builders),
-        ``channels`` and ``batch_norm`` (conv).
+        ``channels``, ``batch_norm`` and ``dense_dim`` (conv).
 
     Returns
     -------
@@ -267,7 +267,7 @@ def build_conv(input_dim: tuple[int, ...], role: str, latent_dim: int | None, ki
     return ConvDiscriminator(input_dim, **options)
 
 
-build_conv.options = ("channels", "batch_norm")
+build_conv.options = ("channels", "batch_norm", "dense_dim")
 
 
 @NETWORKS.register("convnet")

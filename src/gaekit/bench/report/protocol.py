@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from gaekit.bench import layout, paper
+from gaekit.bench.grids import LOCATELLO_CONV_OPTIONS
 from gaekit.bench.render import Code, Heading, Table, Text
 from gaekit.bench.report.cells import setting_title
 from gaekit.bench.report.context import ReportContext
@@ -89,8 +90,13 @@ def locatello_differences(spec: dict[str, Any]) -> list[str]:
     training = spec.get("training") or {}
     out = [f"{key} = {training[key]} (Locatello et al.: {value})" for key, value in LOCATELLO_PROTOCOL.items()
            if key in training and training[key] != value]
-    out += [f"network: {n} (Locatello et al.: their conv network, gaekit's conv with channels 32, 32, 64, 64)"
-            for n in spec.get("networks") or [] if n != "conv"]
+    theirs = ", ".join(f"{k}={v}" for k, v in LOCATELLO_CONV_OPTIONS.items())
+    for network in spec.get("networks") or []:
+        options = (spec.get("network_options") or {}).get(network, {})
+        if network != "conv" or options != LOCATELLO_CONV_OPTIONS:
+            ours = ", ".join(f"{k}={v}" for k, v in options.items())
+            out.append(f"network: {network}{f' ({ours})' if ours else ''} (Locatello et al.: their conv network, "
+                       f"gaekit's conv with {theirs})")
     out += _data_differences(spec)
     models = spec.get("models") or []
     fewer = [m.get("label", "?") for m in models if len(m.get("configs") or [{}]) < 6]
