@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 # TrainerConfig fields that may differ when resuming: they change what is written or shown, or (num_epochs)
 # how long training goes on, never the numbers of the epochs trained
 RESUME_FREE_FIELDS = ("num_epochs", "output_dir", "show_progress", "log_every_n_steps", "checkpoint_every_n_epochs",
-                      "checkpoint_every_n_steps", "images_every_n_epochs")
+                      "checkpoint_every_n_steps", "images_every_n_epochs", "check_finite_every_n_steps",
+                      "data_on_device")
 
 
 class Checkpointing:
@@ -72,6 +73,7 @@ class Checkpointing:
         if self.run_dir is None:
             raise ConfigError("checkpoints need TrainerConfig.output_dir")
         path = self.run_dir / _check_checkpoint_name(name)
+        self._read_nonfinite_flag()  # no checkpoint holds a non-finite step
         if self.is_main_process:
             write_checkpoint(
                 path,
@@ -87,6 +89,14 @@ class Checkpointing:
         ``checkpoint_interrupted`` (rank 0, without waiting for the other processes, which may not have stopped)."""
         consistent = self._recover()
         if self.run_dir is None or not self.is_main_process:
+            return
+        # the deferred check (check_finite_every_n_steps > 1): no checkpoint holds a non-finite step
+        nonfinite = self._unread_nonfinite_step()
+        if nonfinite is not None:
+            if not self._diverged:  # else the error being raised says it
+                warnings.warn(f"no checkpoint_interrupted is written: the loss was non-finite at global step "
+                              f"{nonfinite} (found by the deferred check, TrainerConfig.check_finite_every_n_steps); "
+                              f"resume from the last checkpoint in {self.run_dir}", stacklevel=3)
             return
         if not consistent:
             warnings.warn(f"training was interrupted inside an optimizer update, so no checkpoint_interrupted is "

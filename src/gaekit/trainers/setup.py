@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from gaekit.config import check_seed
-from gaekit.data import Batch
+from gaekit.data import ArrayDataset, Batch
 from gaekit.errors import ConfigError, TrainingError
 from gaekit.models.base import BaseModel
 from gaekit.trainers.callbacks import TrainerCallback
@@ -42,6 +42,62 @@ def resolve_device(name: str) -> torch.device:
     if reason is not None:
         raise ConfigError(f"TrainerConfig.device={name!r} cannot be used: {reason}; use 'cpu' or 'auto'")
     return device
+
+
+def free_device_memory(device: torch.device) -> int | None:
+    """Free bytes on a CUDA device (``torch.cuda.mem_get_info``); None elsewhere (not measured)."""
+    if device.type != "cuda":
+        return None
+    return torch.cuda.mem_get_info(device)[0]
+
+
+def storage_bytes(dataset: Any) -> int:
+    """Bytes of an array dataset's stored data and labels (as stored: uint8, packed bits or float)."""
+    tensors = [dataset._data] + ([] if dataset._labels is None else [dataset._labels])
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+# auto: an array dataset moves to a CUDA device when it takes at most this share of the free memory
+DATA_ON_DEVICE_SHARE = 0.25
+
+
+def keeps_data_on_device(dataset: Any, device: torch.device, option: bool | None, name: str) -> bool:
+    """Whether ``dataset`` is kept on the training device (``TrainerConfig.data_on_device``): ``True`` moves it
+    (array datasets only), ``None`` an array dataset that takes at most ``DATA_ON_DEVICE_SHARE`` of a CUDA
+    device's free memory, ``False`` none; nothing moves on the CPU."""
+    if option is False or device.type == "cpu" or dataset is None:
+        return False
+    if not isinstance(dataset, ArrayDataset):
+        if option:
+            raise ConfigError(f"TrainerConfig.data_on_device=True needs array data (tensors, arrays or a gaekit "
+                              f"dataset); {name} is a {type(dataset).__name__}, whose batches the trainer cannot "
+                              "gather on the device; use data_on_device=None or False")
+        return False
+    if option is None:
+        free = free_device_memory(device)
+        return free is not None and storage_bytes(dataset) <= DATA_ON_DEVICE_SHARE * free
+    return True
+
+
+def place_data(dataset: Any, device: torch.device, option: bool | None, name: str) -> Any:
+    """``dataset``, moved once to the training device when ``keeps_data_on_device`` says so (then no batch is
+    copied from the host)."""
+    return dataset.to(device) if keeps_data_on_device(dataset, device, option, name) else dataset
+
+
+def finite_check_interval(cfg: TrainerConfig, device: torch.device, distributed: bool) -> int:
+    """Steps between host reads of the non-finite-loss check (``TrainerConfig.check_finite_every_n_steps``):
+    by default 1 on the CPU (a read costs nothing there) and ``log_every_n_steps`` on an accelerator, where a read
+    per step stalls the queue of kernels; always 1 in distributed training."""
+    every = cfg.check_finite_every_n_steps
+    if distributed:
+        if every is not None and every > 1:
+            raise ConfigError(f"TrainerConfig.check_finite_every_n_steps={every} cannot be used in distributed "
+                              "training: its processes agree on the check every step; use None or 1")
+        return 1
+    if every is None:
+        return 1 if device.type == "cpu" else cfg.log_every_n_steps
+    return every
 
 
 def set_seed(seed: int) -> None:

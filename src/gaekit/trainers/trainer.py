@@ -44,7 +44,9 @@ from gaekit.trainers.setup import (
     channels_last,
     check_callbacks,
     check_data_source,
+    finite_check_interval,
     parameter_groups,
+    place_data,
     resolve_device,
     set_seed,
     set_up_model,
@@ -123,6 +125,8 @@ class Trainer(Interruptible, Checkpointing, Evaluation, ParallelSteps, RunFolder
             raise ConfigError(f"TrainerConfig.amp_dtype='float16' needs a CUDA device (device is {self.device}); "
                               "use 'bfloat16'")
         self.scaler = torch.amp.GradScaler("cuda") if config.amp and amp_dtype == torch.float16 else None
+        self._finite_every = finite_check_interval(config, self.device, self.parallel is not None)
+        self._first_nonfinite: Tensor | None = None  # deferred check: global step of the first non-finite loss
         self.state = TrainerState()
         self.best_state: dict[str, Tensor] | None = None
         self.data_generator = torch.Generator()
@@ -145,6 +149,8 @@ class Trainer(Interruptible, Checkpointing, Evaluation, ParallelSteps, RunFolder
         if eval_data is not None:
             self.eval_dataset = as_dataset(eval_data)
             validate_data(self.eval_dataset, model.input_dim, unit_range=unit_range, name="eval_data")
+        self.train_dataset = place_data(self.train_dataset, self.device, config.data_on_device, "train_data")
+        self.eval_dataset = place_data(self.eval_dataset, self.device, config.data_on_device, "eval_data")
         if config.drop_last and self._num_train_batches() == 0:
             raise DataError(f"train_data has {self.dataset_size} sample(s), fewer than one batch of "
                             f"TrainerConfig.batch_size={config.batch_size}, and TrainerConfig.drop_last=True drops "
@@ -254,9 +260,12 @@ class Trainer(Interruptible, Checkpointing, Evaluation, ParallelSteps, RunFolder
                     self._emit("on_step_end", output)
                     if state.global_step % cfg.log_every_n_steps == 0:
                         self._emit_computed("on_log", step_metrics, output)
+                if self._finite_every > 1 and state.global_step % self._finite_every == 0:
+                    self._read_nonfinite_flag()
                 if cfg.checkpoint_every_n_steps and state.global_step % cfg.checkpoint_every_n_steps == 0:
                     self.save_checkpoint(f"checkpoint_step_{state.global_step}")
         self._snapshot = None
+        self._read_nonfinite_flag()  # before the end of the epoch: its record, best model and checkpoint
 
     def _train_step(self, batch: Batch, ctx: StepContext) -> ModelOutput | None:
         """Forward and backward (rolled back if interrupted), then the commit of the update and counters."""
@@ -267,10 +276,13 @@ class Trainer(Interruptible, Checkpointing, Evaluation, ParallelSteps, RunFolder
         output = self.model(batch, ctx)
         self._at("after_forward")
         losses = self._group_losses(output)
-        error = self._nonfinite_error(output, losses)
-        if error is not None:
-            self._diverged = True
-            raise error
+        if self._finite_every == 1:
+            error = self._nonfinite_error(output, losses)
+            if error is not None:
+                self._diverged = True
+                raise error
+        else:
+            self._flag_nonfinite(output, losses)
         self._backward_all(output, losses)
         self._at("after_backward")
         self._commit(self._step_actions(set(losses), {"loss": output.loss, **output.terms}))
@@ -316,9 +328,41 @@ class Trainer(Interruptible, Checkpointing, Evaluation, ParallelSteps, RunFolder
     def _backward(self, loss: Tensor, **kwargs: Any) -> None:
         (self.scaler.scale(loss) if self.scaler is not None else loss).backward(**kwargs)
 
-    def _nonfinite_error(self, output: ModelOutput, losses: dict[str, Tensor]) -> NonFiniteLossError | None:
+    @staticmethod
+    def _all_finite(output: ModelOutput, losses: dict[str, Tensor]) -> Tensor:
         values = [output.loss] if output.group_losses is None else [output.loss, *losses.values()]
-        if bool(torch.isfinite(torch.stack([v.detach().float() for v in values])).all()):
+        return torch.isfinite(torch.stack([v.detach().float() for v in values])).all()
+
+    def _flag_nonfinite(self, output: ModelOutput, losses: dict[str, Tensor]) -> None:
+        """The deferred check: remember, on the device, the global step of the first non-finite loss."""
+        if self._first_nonfinite is None:
+            self._first_nonfinite = torch.full((), -1, dtype=torch.long, device=output.loss.device)
+        bad = ~self._all_finite(output, losses)
+        self._first_nonfinite = torch.where(bad & (self._first_nonfinite < 0), self.state.global_step + 1,
+                                            self._first_nonfinite)
+
+    def _unread_nonfinite_step(self) -> int | None:
+        """The deferred check, read (one host synchronisation): the first non-finite global step, or None."""
+        if self._first_nonfinite is None:
+            return None
+        first = int(self._first_nonfinite)
+        return first if first >= 0 else None
+
+    def _read_nonfinite_flag(self) -> None:
+        """Read the deferred check; ``NonFiniteLossError`` naming the first non-finite step if there was one."""
+        first = self._unread_nonfinite_step()
+        if first is None:
+            return
+        self._diverged = True
+        raise NonFiniteLossError(
+            f"non-finite loss at global step {first}, found when the check was read at global step "
+            f"{self.state.global_step} (TrainerConfig.check_finite_every_n_steps={self._finite_every}): the model "
+            "has trained through that step, so its parameters may not be finite; no checkpoint and not the best "
+            "model hold it. Try a lower learning_rate, or check the data and the model config; "
+            "check_finite_every_n_steps=1 stops at the step itself, with its loss terms.")
+
+    def _nonfinite_error(self, output: ModelOutput, losses: dict[str, Tensor]) -> NonFiniteLossError | None:
+        if bool(self._all_finite(output, losses)):
             return None
         terms = {k: float(v.detach()) for k, v in output.terms.items()}
         groups = {k: float(v.detach()) for k, v in losses.items()}
