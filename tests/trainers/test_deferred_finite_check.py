@@ -105,8 +105,8 @@ def test_interruption_after_an_unread_non_finite_step_writes_no_checkpoint(tmp_p
     trainer = Trainer(_diverging(tiny_model("VAE"), 4), _config(tmp_path, check_finite_every_n_steps=50,
                                                                 num_epochs=1, batch_size=4), _data(),
                       callbacks=[StopAtStep()])
-    with pytest.warns(UserWarning, match="no checkpoint_interrupted is written: the loss was non-finite at global step 4"), \
-            pytest.raises(KeyboardInterrupt):
+    message = "no checkpoint_interrupted is written: the loss was non-finite at global step 4"
+    with pytest.warns(UserWarning, match=message), pytest.raises(KeyboardInterrupt):
         trainer.train()
     assert not (trainer.run_dir / "checkpoint_interrupted").exists()
 
