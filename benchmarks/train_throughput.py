@@ -162,8 +162,9 @@ def throughput_table(train, repeats: int) -> None:
         ratios.append(ours / hand)
         print(f"run {r + 1}: hand-written {hand:8.0f} samples/s (peak +{mem_h.peak_mb:5.0f} MB) | "
               f"gaekit {ours:8.0f} samples/s (peak +{mem_g.peak_mb:5.0f} MB) | ratio {ours / hand:.2f}")
-    print(f"median ratio gaekit / hand-written: {statistics.median(ratios):.2f} "
-          f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
+    median = statistics.median(ratios)
+    print(f"median ratio gaekit / hand-written: {median:.2f} (min {min(ratios):.2f}, max {max(ratios):.2f}); "
+          f"target >= 1.0: {'met' if median >= 1.0 else 'not met'}")
 
 
 if __name__ == "__main__":

@@ -45,7 +45,8 @@ def test_model_costs_quick_prints_the_cost_table(capsys):
     # IWAE-K with K=10 decodes ten codes per image: its arithmetic ratio to the VAE is well above 1
     assert _number(iwae[3]) > 3
     assert _number(iwae[4]) == pytest.approx(_number(iwae[2]) / _number(iwae[3]), rel=0.02)
-    assert "3E + 3K D" in iwae[5]
+    assert iwae[5] == ("met" if _number(iwae[4]) <= 1.3 else "not met")  # the target, printed
+    assert "3E + 3K D" in iwae[6]
 
 
 def test_model_costs_refuses_a_model_without_formula(capsys):
@@ -62,6 +63,8 @@ def test_models_vs_pythae_quick_runs_both_libraries(capsys):
     train = _row(out, "VAE")  # the first VAE row is the training table's
     assert _number(train[1]) > 0 and _number(train[2]) > 0
     assert _number(train[3]) == pytest.approx(_number(train[2]) / _number(train[1]), rel=0.02)
+    met = _number(train[3]) >= 1.5 and _number(train[5]) <= _number(train[4])
+    assert train[6] == ("met" if met else "not met")  # the target, printed
     nll = [line for line in out.split("## NLL")[1].splitlines() if line.startswith("| VAE |")][0].split("|")
     pythae_nll, gaekit_nll = _number(nll[5].strip()), _number(nll[6].strip())
     assert pythae_nll > 0 and gaekit_nll > 0  # both estimate -log p(x) of the same images with the same K
