@@ -10,6 +10,7 @@ import torch
 from conftest import tiny_model
 
 from gaekit.data import as_dataset, load_dataset
+from gaekit.data.tensors import to_device, to_float32
 from gaekit.errors import ConfigError
 from gaekit.trainers import Trainer, TrainerConfig, setup
 from gaekit.trainers.setup import DATA_ON_DEVICE_SHARE, keeps_data_on_device, place_data, storage_bytes
@@ -78,3 +79,18 @@ def test_cuda_training_is_the_same_with_the_data_on_the_device(tmp_path, check_e
         return trainer.train()
 
     assert run(True) == run(False)
+
+
+def test_to_device_leaves_host_tensors_for_the_cpu_alone():
+    x = torch.arange(6, dtype=torch.uint8)
+    assert to_device(x, torch.device("cpu")) is x
+    batch = to_float32(x, torch.device("cpu"))
+    assert batch.dtype == torch.float32 and batch.data_ptr() != x.data_ptr()  # never an alias
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (this machine has none)")
+def test_to_device_copies_through_pinned_memory_to_cuda():
+    x = torch.randint(0, 256, (4, 1, 8, 8), dtype=torch.uint8)
+    moved = to_device(x, torch.device("cuda"))
+    assert moved.is_cuda and torch.equal(moved.cpu(), x) and not x.is_pinned()  # the source is left as it was
+    assert torch.equal(to_float32(x, torch.device("cuda")).cpu(), x.float() / 255)

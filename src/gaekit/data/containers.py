@@ -15,8 +15,8 @@ from gaekit.data.tensors import (
     as_device,
     check_tensor,
     labels_to,
-    non_blocking,
     numpy_to_tensor,
+    to_device,
     to_float32,
     torch_dtype_name,
 )
@@ -73,11 +73,10 @@ class Batch:
     labels: Tensor | None = None
 
     def to(self, device: DeviceLike) -> Batch:
-        """Return the batch on ``device`` (non-blocking host-to-accelerator copies)."""
+        """Return the batch on ``device`` (host-to-accelerator copies from pinned memory, non-blocking)."""
         dev = torch.device(device)
-        nb = non_blocking(dev)
-        labels = None if self.labels is None else self.labels.to(dev, non_blocking=nb)
-        return Batch(self.data.to(dev, non_blocking=nb), labels)
+        labels = None if self.labels is None else to_device(self.labels, dev)
+        return Batch(to_device(self.data, dev), labels)
 
     def rows(self, start: int, stop: int) -> Batch:
         """The samples ``[start, stop)`` (and their labels) as a batch of views."""

@@ -24,6 +24,14 @@ def non_blocking(device: torch.device) -> bool:
     return device.type != "cpu"
 
 
+def to_device(x: Tensor, device: torch.device) -> Tensor:
+    """``x`` on ``device``. A host tensor bound for a CUDA device is first copied to pinned (page-locked) memory:
+    a copy from pageable memory waits for the device's queue to drain, a copy from pinned memory does not."""
+    if device.type == "cuda" and x.device.type == "cpu" and not x.is_pinned():
+        x = x.pin_memory()
+    return x.to(device, non_blocking=non_blocking(device))
+
+
 def _dtype_error(dtype_name: str, name: str) -> DataError | None:
     """Return the error for a data dtype gaekit does not accept, or None when it is accepted."""
     if dtype_name == "bool":
@@ -94,7 +102,7 @@ def to_float32(x: Tensor, device: torch.device | None, name: str = "data") -> Te
     target = x.device if device is None else device
     on_target = target == x.device
     if not on_target and x.element_size() < 4:
-        x = x.to(target, non_blocking=non_blocking(target))
+        x = to_device(x, target)
         on_target = True
     if x.dtype == torch.uint8:
         out = x.to(torch.float32).div_(255.0)
@@ -103,14 +111,14 @@ def to_float32(x: Tensor, device: torch.device | None, name: str = "data") -> Te
     else:
         out = x.to(torch.float32)
     if out.device != target:
-        out = out.to(target, non_blocking=non_blocking(target))
+        out = to_device(out, target)
     return out
 
 
 def labels_to(labels: Tensor | None, device: torch.device | None) -> Tensor | None:
     if labels is None or device is None or labels.device == device:
         return labels
-    return labels.to(device, non_blocking=non_blocking(device))
+    return to_device(labels, device)
 
 
 def as_device(device: DeviceLike) -> torch.device | None:
