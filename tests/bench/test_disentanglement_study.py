@@ -151,3 +151,16 @@ def test_tiny_study_runs_end_to_end(tmp_path, dsprites_root):
     assert set(saved["result"]["disentanglement"]["scores"]) == {"mig", "sap"}
     write_study(tmp_path / "study", spec.to_dict())
     assert "DIP-VAE-I" in (write_report(tmp_path / "study") / "report.md").read_text()
+
+
+def test_report_header_names_every_network_difference_from_locatello_et_al():
+    from gaekit.bench.report.protocol import locatello_differences
+
+    full = disentanglement().to_dict()
+    assert not [line for line in locatello_differences(full) if line.startswith("network")]
+    without_dense = {**full, "network_options": {"conv": {"channels": [32, 32, 64, 64], "batch_norm": False}}}
+    lines = [line for line in locatello_differences(without_dense) if line.startswith("network")]
+    assert len(lines) == 1 and "dense_dim=256" in lines[0]
+    quick_lines = locatello_differences(disentanglement_cpu_quick().to_dict())
+    quick = [line for line in quick_lines if line.startswith("network")]
+    assert len(quick) == 1 and quick[0].startswith("network: mlp")
