@@ -10,8 +10,9 @@ split, 589,824 images: 9,216 steps an epoch).
     python benchmarks/betavae_dsprites.py score --out DIR [--num-train 10000] [--num-test 5000]
 
 ``train`` writes a checkpoint every 1,000 steps (only the newest is kept) and resumes from the newest one
-when started again, exactly (gaekit's resume); Ctrl-C or SIGTERM stops it after a checkpoint. It stops
-after ``--steps`` steps (or at the end of an epoch past them). ``score`` evaluates the newest checkpoint
+when started again, exactly (gaekit's resume). Ctrl-C in a terminal writes ``checkpoint_interrupted`` first;
+killing the process (SIGTERM) loses the steps since the last checkpoint (at most 1,000). It stops at the end of
+the epoch that reaches ``--steps`` (33 epochs for the default 300,000). ``score`` evaluates the newest checkpoint
 (or ``--checkpoint``) with ``gaekit.metrics.evaluate(..., tasks="disentanglement")`` and prints each
 score, appending it to ``DIR/scores.jsonl`` with the step.
 """
