@@ -31,11 +31,11 @@ CHECKPOINT_EVERY = 1_000
 
 def make_model():
     """beta-VAE, beta = 4, with Locatello et al.'s network and a Bernoulli decoder."""
+    from gaekit.bench.grids import LOCATELLO_CONV_OPTIONS
     from gaekit.models import create_model
 
     return create_model("BetaVAE", input_dim=[1, 64, 64], latent_dim=10, beta=4.0, reconstruction_loss="bce",
-                        network="conv",
-                        network_options={"channels": [32, 32, 64, 64], "batch_norm": False, "dense_dim": 256})
+                        network="conv", network_options=LOCATELLO_CONV_OPTIONS)
 
 
 def build(out: Path, steps: int, seed: int):
@@ -44,14 +44,7 @@ def build(out: Path, steps: int, seed: int):
     from gaekit.trainers.callbacks import KeepNewestCheckpoint
 
     class KeepNewest(KeepNewestCheckpoint):
-        """Keep only the newest checkpoint, step checkpoints included."""
-
-        def on_save(self, trainer, path: Path) -> None:
-            import shutil
-
-            for old in path.parent.glob("checkpoint_*"):
-                if old != path and old.is_dir():
-                    shutil.rmtree(old, ignore_errors=True)
+        after = "checkpoint_"  # step checkpoints too
 
     train = load_dataset("dsprites", "train")
     newest = newest_checkpoint(out)
@@ -70,16 +63,9 @@ def build(out: Path, steps: int, seed: int):
 
 
 def newest_checkpoint(out: Path) -> Path | None:
-    from gaekit.errors import CheckpointError
-    from gaekit.trainers import read_checkpoint_info
+    from gaekit.bench.runner import latest_checkpoint
 
-    found = []
-    for path in (out / "training").glob("*/checkpoint_*"):
-        try:
-            found.append((read_checkpoint_info(path)["global_step"], path))
-        except CheckpointError:
-            continue  # an incomplete one
-    return max(found)[1] if found else None
+    return latest_checkpoint(out / "training")
 
 
 def cmd_train(args) -> None:

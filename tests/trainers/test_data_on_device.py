@@ -13,7 +13,7 @@ from gaekit.data import as_dataset, load_dataset
 from gaekit.data.tensors import to_device, to_float32
 from gaekit.errors import ConfigError
 from gaekit.trainers import Trainer, TrainerConfig, setup
-from gaekit.trainers.setup import DATA_ON_DEVICE_SHARE, keeps_data_on_device, place_data, storage_bytes
+from gaekit.trainers.setup import DATA_ON_DEVICE_SHARE, keeps_data_on_device, place_data
 
 CUDA = torch.device("cuda")  # only named: nothing is moved in these tests
 
@@ -28,8 +28,8 @@ def free_memory(monkeypatch):
 
 def test_auto_keeps_array_data_that_fits_a_quarter_of_the_free_memory(free_memory):
     data = as_dataset(torch.randint(0, 256, (100, 1, 8, 8), dtype=torch.uint8))
-    assert storage_bytes(data) == 100 * 64  # stored as uint8
-    free_memory["bytes"] = storage_bytes(data) / DATA_ON_DEVICE_SHARE
+    assert data.nbytes == 100 * 64  # stored as uint8
+    free_memory["bytes"] = data.nbytes / DATA_ON_DEVICE_SHARE
     assert keeps_data_on_device(data, CUDA, None, "train_data")
     free_memory["bytes"] -= 1
     assert not keeps_data_on_device(data, CUDA, None, "train_data")
@@ -43,7 +43,7 @@ def test_auto_keeps_array_data_that_fits_a_quarter_of_the_free_memory(free_memor
 
 def test_packed_bits_count_as_stored(dsprites_root):
     data = load_dataset("dsprites", "train", root=dsprites_root).subset(torch.arange(80))
-    assert 80 * 512 <= storage_bytes(data) <= 80 * (512 + 8)  # packed bits (512 bytes an image), an int64 label
+    assert 80 * 512 <= data.nbytes <= 80 * (512 + 8)  # packed bits (512 bytes an image), an int64 label
 
 
 def test_true_is_refused_for_data_the_trainer_cannot_gather():

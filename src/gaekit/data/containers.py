@@ -148,6 +148,12 @@ class ArrayDataset:
         """Device of the storage."""
         return self._data.device
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the stored data and labels, as stored (uint8, packed bits or float)."""
+        tensors = [self._data] + ([] if self._labels is None else [self._labels])
+        return sum(t.numel() * t.element_size() for t in tensors)
+
     def __len__(self) -> int:
         return int(self._data.shape[0])
 

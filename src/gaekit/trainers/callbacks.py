@@ -90,10 +90,13 @@ def epoch_metrics(record: dict[str, Any]) -> dict[str, float]:
 class KeepNewestCheckpoint(TrainerCallback):
     """Keep only the newest epoch checkpoint of a run: after each ``checkpoint_epoch_N`` is written, the run's
     older ``checkpoint_*`` folders are removed (a run resumes from its newest checkpoint, so the others only
-    take disk space: a long schedule would otherwise keep one per epoch)."""
+    take disk space: a long schedule would otherwise keep one per epoch). A subclass with
+    ``after = "checkpoint_"`` keeps only the newest checkpoint of any kind, step checkpoints included."""
+
+    after = "checkpoint_epoch_"  # the checkpoints whose writing removes the older ones
 
     def on_save(self, trainer: Trainer, path: Path) -> None:
-        if not path.name.startswith("checkpoint_epoch_"):
+        if not path.name.startswith(self.after):
             return
         import shutil
 

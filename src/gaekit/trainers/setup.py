@@ -51,12 +51,6 @@ def free_device_memory(device: torch.device) -> int | None:
     return torch.cuda.mem_get_info(device)[0]
 
 
-def storage_bytes(dataset: Any) -> int:
-    """Bytes of an array dataset's stored data and labels (as stored: uint8, packed bits or float)."""
-    tensors = [dataset._data] + ([] if dataset._labels is None else [dataset._labels])
-    return sum(t.numel() * t.element_size() for t in tensors)
-
-
 # auto: an array dataset moves to a CUDA device when it takes at most this share of the free memory
 DATA_ON_DEVICE_SHARE = 0.25
 
@@ -75,7 +69,7 @@ def keeps_data_on_device(dataset: Any, device: torch.device, option: bool | None
         return False
     if option is None:
         free = free_device_memory(device)
-        return free is not None and storage_bytes(dataset) <= DATA_ON_DEVICE_SHARE * free
+        return free is not None and dataset.nbytes <= DATA_ON_DEVICE_SHARE * free
     return True
 
 
