@@ -8,6 +8,8 @@ import pickle
 import pytest
 import torch
 from conftest import fail_at_training_step, tiny_model
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gaekit.errors import CheckpointError, UnsafeLoadError
 from gaekit.pipelines import TrainingPipeline
@@ -315,3 +317,45 @@ def test_resume_with_more_epochs_is_exact_and_other_changes_are_refused(data, fi
         Trainer.from_checkpoint(checkpoint, *data, overrides={"learning_rate": 0.01})
     with pytest.raises(ConfigError, match=r"batch_size .*; seed "):
         Trainer.from_checkpoint(checkpoint, *data, training_config=finished.config.replace(batch_size=8, seed=1))
+
+
+def _draw_from_every_global_rng(torch_draws, numpy_draws, python_draws):
+    """What other code might do between two calls: draw from torch's, NumPy's and Python's global RNGs."""
+    import random
+
+    import numpy as np
+
+    torch.randn(torch_draws)
+    np.random.rand(numpy_draws)
+    for _ in range(python_draws):
+        random.random()
+
+
+@settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow,
+                                                                                    HealthCheck.function_scoped_fixture])
+@given(where=st.sampled_from(["after from_checkpoint", "between train() calls", "after save_checkpoint"]),
+       draws=st.tuples(st.integers(0, 50), st.integers(0, 50), st.integers(0, 50)),
+       epochs_first=st.integers(1, 2))
+def test_draws_of_other_code_between_calls_leave_the_run_unchanged(where, draws, epochs_first, data, reference,
+                                                                  tmp_path_factory):
+    """The trainer keeps its own RNG stream while no ``train()`` runs: whatever is drawn from the global RNGs
+    after ``from_checkpoint``, between two ``train()`` calls or after ``save_checkpoint``, the run ends
+    bit-identical to the uninterrupted one."""
+    ref_model, ref_trainer = reference
+    folder = tmp_path_factory.mktemp("draws")
+    first = Trainer(tiny_model("VAE", reconstruction_loss="bce"), _config(folder, num_epochs=epochs_first), *data)
+    first.train()
+    if where == "between train() calls":
+        _draw_from_every_global_rng(*draws)
+        first.config.num_epochs = 3
+        first.train()
+        finished = first
+    else:
+        checkpoint = first.save_checkpoint("checkpoint_paused")
+        if where == "after save_checkpoint":
+            _draw_from_every_global_rng(*draws)
+        finished = Trainer.from_checkpoint(checkpoint, *data, overrides={"num_epochs": 3})
+        _draw_from_every_global_rng(*draws)
+        finished.train()
+    assert finished.state.history == ref_trainer.state.history, where
+    assert _same_weights(finished.model, ref_model), where

@@ -56,7 +56,7 @@ class Checkpointing:
             "schedulers": {g: s.state_dict() for g, s in self.schedulers.items() if s is not None},
             "scheduler_classes": {g: None if s is None else type(s).__name__ for g, s in self.schedulers.items()},
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
-            "rng": rng_state(self.device),
+            "rng": self._rng_between_calls if self._rng_between_calls is not None else rng_state(self.device),
             "epoch_start_data_state": self._epoch_start_data_state,
             "epoch_sums": dict(self._epoch_sums),
             "data_source": self.data_source,
@@ -165,7 +165,9 @@ class Checkpointing:
                     sched.load_state_dict(state["schedulers"][g])
             if self.scaler is not None and state["scaler"] is not None:
                 self.scaler.load_state_dict(state["scaler"])
-            set_rng_state(state["rng"], self.device)
+            global_rng = rng_state(self.device)
+            set_rng_state(state["rng"], self.device)  # fits? the next train() call starts from it
+            set_rng_state(global_rng, self.device)
             self.data_generator.set_state(state["epoch_start_data_state"])
             self._epoch_sums = {k: v.to(self.device) for k, v in state["epoch_sums"].items()}
         except (ValueError, KeyError, RuntimeError, TypeError, IndexError) as err:
@@ -177,6 +179,7 @@ class Checkpointing:
         self.run_dir = checkpoint_dir.parent
         self._started = True
         self._snapshot, self._pending, self._broken = None, [], False
+        self._rng_between_calls = state["rng"]
 
     @classmethod
     def from_checkpoint(cls, checkpoint_dir: str | Path, train_data: Any, eval_data: Any = None,

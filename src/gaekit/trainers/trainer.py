@@ -29,7 +29,7 @@ from gaekit.locks import release_lock
 from gaekit.models.base import BaseAE, BaseModel, ModelOutput, StepContext
 from gaekit.serialization import write_json
 from gaekit.trainers.callbacks import TrainerCallback, epoch_metrics, overrides, step_metrics
-from gaekit.trainers.checkpoint import TrainerState
+from gaekit.trainers.checkpoint import TrainerState, rng_state, set_rng_state
 from gaekit.trainers.checkpointing import Checkpointing
 from gaekit.trainers.config import TrainerConfig
 from gaekit.trainers.distributed import DataParallel, ParallelSteps, launched_distributed, local_device
@@ -133,6 +133,9 @@ class Trainer(Interruptible, Checkpointing, Evaluation, ParallelSteps, RunFolder
         self._epoch_start_data_state: Tensor | None = None
         self._epoch_sums: dict[str, Tensor] = {}
         self._started = False  # seeded and given a run folder (by a first train() or a checkpoint)
+        # the global RNG states the next train() call starts from, kept while no train() runs, so that what
+        # other code draws between calls (or after from_checkpoint) does not change the run
+        self._rng_between_calls: dict[str, Any] | None = None
         self._reset_interruptions()  # what to roll back to, or what is left to commit
         self._diverged = False
         self._metric_keys: list[str] | None = None  # loss-term names, for a process with an empty shard
@@ -191,11 +194,15 @@ class Trainer(Interruptible, Checkpointing, Evaluation, ParallelSteps, RunFolder
             self._epoch_start_data_state = self.data_generator.get_state()
             self.run_dir = self._make_run_dir()
             self._started = True
+        elif self._rng_between_calls is not None:
+            set_rng_state(self._rng_between_calls, self.device)
+        self._rng_between_calls = None
         self._diverged = False
         locked = self._lock_run_dir()
         try:
             self._train_locked()
         finally:
+            self._rng_between_calls = rng_state(self.device)
             if locked:
                 release_lock(self.run_dir)
         return self.state.history
