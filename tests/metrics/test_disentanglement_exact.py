@@ -216,6 +216,37 @@ def test_fixed_factor_and_paired_batches():
     assert (a[:, 1] != b[:, 1]).any() and (a[:, 2] != b[:, 2]).any()
 
 
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(sizes=st.lists(st.integers(2, 6), min_size=1, max_size=5), data=st.data(), seed=st.integers(0, 2**16))
+def test_factor_conditioned_batches_keep_their_factor_and_draw_the_rest_in_range(sizes, data, seed):
+    """For any factor grid: a fixed-factor batch holds its factor at the given (or one drawn) value; a pair
+    shares its factor; every factor stays inside its grid; the same seed gives the same rows."""
+    source = SyntheticGroundTruth(sizes)
+    factor = data.draw(st.integers(0, len(sizes) - 1), label="factor")
+    num = data.draw(st.integers(1, 40), label="num")
+    value = data.draw(st.none() | st.integers(0, sizes[factor] - 1), label="value")
+    fixed = source.sample_fixed_factor(factor, num, np.random.default_rng(seed), value=value)
+    again = source.sample_fixed_factor(factor, num, np.random.default_rng(seed), value=value)
+    first, second = source.sample_pairs(factor, num, np.random.default_rng(seed))
+    for rows in (fixed, first, second):
+        assert rows.shape == (num, len(sizes)) and rows.dtype == np.int64
+        assert ((rows >= 0) & (rows < np.array(sizes))).all()
+    assert np.unique(fixed[:, factor]).size == 1 and (value is None or fixed[0, factor] == value)
+    np.testing.assert_array_equal(fixed, again)
+    np.testing.assert_array_equal(first[:, factor], second[:, factor])
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**16), num=st.integers(1, 30))
+def test_dsprites_factor_rows_and_image_indices_are_one_to_one(seed, num):
+    """``indices`` is the inverse of ``dsprites_latents``: the image of a factor row has exactly those factors."""
+    data = DSpritesGroundTruth()
+    factors = data.sample_factors(num, np.random.default_rng(seed))
+    idx = data.indices(factors)
+    assert ((idx >= 0) & (idx < 737_280)).all()
+    np.testing.assert_array_equal(dsprites_latents(idx)[0][:, 1:], factors)
+
+
 def test_dsprites_source_renders_the_factors():
     data, rng = DSpritesGroundTruth(), np.random.default_rng(0)
     assert data.factor_names == ("shape", "scale", "orientation", "posX", "posY")
