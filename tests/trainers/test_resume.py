@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import pickle
+import random
 
+import numpy as np
 import pytest
 import torch
 from conftest import fail_at_training_step, tiny_model
@@ -321,10 +323,6 @@ def test_resume_with_more_epochs_is_exact_and_other_changes_are_refused(data, fi
 
 def _draw_from_every_global_rng(torch_draws, numpy_draws, python_draws):
     """What other code might do between two calls: draw from torch's, NumPy's and Python's global RNGs."""
-    import random
-
-    import numpy as np
-
     torch.randn(torch_draws)
     np.random.rand(numpy_draws)
     for _ in range(python_draws):

@@ -194,12 +194,12 @@ class Trainer(Interruptible, Checkpointing, Evaluation, ParallelSteps, RunFolder
             self._epoch_start_data_state = self.data_generator.get_state()
             self.run_dir = self._make_run_dir()
             self._started = True
-        elif self._rng_between_calls is not None:
-            set_rng_state(self._rng_between_calls, self.device)
-        self._rng_between_calls = None
+            self._rng_between_calls = rng_state(self.device)  # the seeded states, held until the run starts
         self._diverged = False
         locked = self._lock_run_dir()
         try:
+            set_rng_state(self._rng_between_calls, self.device)
+            self._rng_between_calls = None  # while training, the global RNGs are the run's
             self._train_locked()
         finally:
             self._rng_between_calls = rng_state(self.device)
