@@ -77,7 +77,9 @@ def test_save_load_round_trip(name, tmp_path):
     model = tiny_model(name)
     x = _batch()
     model.save(tmp_path / "m")
+    caller_rng = torch.get_rng_state()
     loaded = AutoModel.load_from_folder(tmp_path / "m")
+    assert torch.equal(torch.get_rng_state(), caller_rng), "loading drew from the caller's global RNG"
     assert type(loaded) is type(model)
     assert loaded.model_config == model.model_config
     assert torch.equal(loaded.embed(x), model.embed(x))

@@ -174,7 +174,9 @@ def test_pythae_folder_loads_with_identical_outputs(name, tmp_path):
     theirs = _pythae_model(name)
     folder = _saved(theirs, tmp_path)
     assert is_pythae_folder(folder)
+    caller_rng = torch.get_rng_state()
     ours = AutoModel.load_from_folder(folder)
+    assert torch.equal(torch.get_rng_state(), caller_rng), "loading drew from the caller's global RNG"
     assert type(ours) is MODELS.get(name) and ours.latent_dim == LATENT
     _assert_same_outputs(name, theirs, ours.eval(), _binary(8, seed=3))
     if name in ("AE", "VAE"):  # a gaekit model class loads its own Pythae folder too, and saves as gaekit

@@ -220,7 +220,9 @@ def test_save_load_round_trip(name, tmp_path):
     folder = sampler.save(tmp_path / "sampler")
     assert {p.name for p in folder.iterdir()} == {"sampler_config.json", "sampler.safetensors", "gaekit.json"}
     for loader in (BaseSampler, type(sampler)):
+        caller_rng = torch.get_rng_state()
         loaded = loader.load_from_folder(folder, sampler.model)
+        assert torch.equal(torch.get_rng_state(), caller_rng), "loading drew from the caller's global RNG"
         assert type(loaded) is type(sampler)
         assert loaded.sampler_config == sampler.sampler_config
         assert loaded.is_fitted

@@ -321,6 +321,18 @@ def test_resume_with_more_epochs_is_exact_and_other_changes_are_refused(data, fi
         Trainer.from_checkpoint(checkpoint, *data, training_config=finished.config.replace(batch_size=8, seed=1))
 
 
+def test_from_checkpoint_leaves_the_callers_global_rngs_as_they_were(data, checkpoint):
+    """Loading builds the model (its initial weights are drawn, then replaced) and reads the checkpoint's RNG
+    states, but a seeded script around it sees its own streams go on undisturbed."""
+    torch.manual_seed(123)
+    np.random.seed(123)
+    random.seed(123)
+    states = torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate()
+    Trainer.from_checkpoint(checkpoint, *data)
+    assert torch.equal(torch.get_rng_state(), states[0])
+    assert np.array_equal(np.random.get_state()[1], states[1]) and random.getstate() == states[2]
+
+
 def _draw_from_every_global_rng(torch_draws, numpy_draws, python_draws):
     """What other code might do between two calls: draw from torch's, NumPy's and Python's global RNGs."""
     torch.randn(torch_draws)

@@ -13,8 +13,9 @@ in memory (see ``migrate_network_specs``).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -28,6 +29,20 @@ if TYPE_CHECKING:
     from gaekit.models.base import BaseAE
 
 MODELS: Registry[type[BaseAE]] = Registry("model")
+
+
+@contextlib.contextmanager
+def global_rng_kept() -> Iterator[None]:
+    """Leave torch's global random streams as they were across the block (the CPU one, and the current CUDA
+    device's when CUDA is initialised or the default device).
+
+    Loading builds networks whose initial weights are drawn, then overwritten by the saved ones; under this a
+    load draws nothing a caller (a seeded script, a resumed run) would see.
+    """
+    uses_cuda = torch.cuda.is_available() and (torch.cuda.is_initialized()
+                                               or torch.get_default_device().type == "cuda")
+    with torch.random.fork_rng(devices=[torch.cuda.current_device()] if uses_cuda else []):
+        yield
 
 
 def create_model(name_or_config: str | BaseConfig | Mapping[str, Any] | type[BaseAE], /, **fields: Any) -> BaseAE:
@@ -104,6 +119,7 @@ def saved_model_builder(config_data: dict[str, Any], source: str, given: dict[st
     user; ``custom`` the class names of the custom networks recorded at save (``None`` where unknown, as in
     checkpoints); ``legacy_specs`` the per-network specs of earlier releases, migrated into the config;
     ``model_cls`` the class to build (default: the registered class of the config's ``name``).
+    Building draws nothing from the global random streams (``global_rng_kept``).
     Bad contents raise ``CheckpointError`` naming ``source``.
     """
     if not isinstance(config_data, dict) or config_data.get("name") not in MODELS:
@@ -130,7 +146,9 @@ def saved_model_builder(config_data: dict[str, Any], source: str, given: dict[st
 
     def build() -> BaseAE:
         try:
-            return _create(model_cls, config, {**given, **{part: _network_from_spec(s) for part, s in specs.items()}})
+            with global_rng_kept():  # the weights drawn here are replaced by the saved ones
+                networks = {**given, **{part: _network_from_spec(s) for part, s in specs.items()}}
+                return _create(model_cls, config, networks)
         except ConfigError as err:
             raise CheckpointError(f"{source}/config.json describes no valid {model_cls.__name__}: {err}") \
                 from None

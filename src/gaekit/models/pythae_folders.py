@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from gaekit.errors import CheckpointError, ConfigError, UnsafeLoadError
 from gaekit.models.base import FOREIGN_FOLDER_READERS, BaseAE
-from gaekit.models.factory import MODELS, create_model
+from gaekit.models.factory import MODELS, create_model, global_rng_kept
 
 __all__ = ["PYTHAE_FILES", "is_pythae_folder", "load_pythae_folder", "read_pythae_weights", "read_environment"]
 
@@ -201,13 +201,15 @@ def load_pythae_folder(folder: str | Path, cls: type[BaseAE] = BaseAE,
     extra = PART_MAPPERS.get(name)
     built: dict[str, nn.Module] = {}
     if extra is not None:
-        extra_state, built = extra(state, data, config, given, source)
+        with global_rng_kept():  # networks built here get the saved weights
+            extra_state, built = extra(state, data, config, given, source)
         mapped.update(extra_state)
     if state:
         raise CheckpointError(f"{source}: weights {sorted(state)[:6]} of Pythae's {name} have no gaekit counterpart: "
                               f"refusing to drop them")
     try:
-        model = create_model(config, **{**built, **given})
+        with global_rng_kept():
+            model = create_model(config, **{**built, **given})
     except ConfigError as err:  # e.g. networks too large for this machine, refused before they are allocated
         raise CheckpointError(f"{folder}: the {name} that model_config.json describes cannot be built: {err}") from None
     model.load_weights({**_kept_buffers(model, mapped), **mapped}, source=source)

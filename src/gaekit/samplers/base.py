@@ -25,6 +25,7 @@ from torch import Tensor
 from gaekit.config import BaseConfig, check_count, check_seed
 from gaekit.errors import CheckpointError, ConfigError, DataError, GaekitError
 from gaekit.models.base import BaseAE, inference_mode, non_finite_tensors
+from gaekit.models.factory import global_rng_kept
 from gaekit.registry import Registry
 from gaekit.serialization import (
     as_folder_path,
@@ -394,7 +395,8 @@ class BaseSampler:
         sampler_cls = cls._class_of_folder(name, folder)
         if isinstance(model, BaseAE):
             _check_fitted_for(model, saved_for, folder)
-        sampler = sampler_cls(model, _read_sampler_config(sampler_cls, folder))
+        with global_rng_kept():  # a flow's initial weights, replaced by the saved ones below
+            sampler = sampler_cls(model, _read_sampler_config(sampler_cls, folder))
         sampler._check_density_fits(name, folder)
         state = load_tensors(folder / WEIGHTS_FILE, meta["sha256"][WEIGHTS_FILE])
         sampler._load_state(state, str(folder / WEIGHTS_FILE))
