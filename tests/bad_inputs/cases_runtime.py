@@ -221,5 +221,60 @@ EVALUATION = [
      ConfigError, "chunk_size"),
 ]
 
+
+
+def _disentanglement(latent_dim=2, sizes=(3, 4), **settings):
+    """``evaluate(tasks='disentanglement')`` of a small AE on a synthetic source of ``sizes`` factors."""
+    from gaekit import create_model
+    from gaekit.metrics import evaluate
+    from gaekit.metrics.disentanglement import SyntheticGroundTruth
+
+    model = create_model("AE", input_dim=[len(sizes)], latent_dim=latent_dim, network_options={"hidden_dims": [4]})
+    return lambda: evaluate(model, tasks="disentanglement", ground_truth=SyntheticGroundTruth(sizes),
+                            disentanglement_num_train=20, disentanglement_num_test=10, **settings)
+
+
+def _metric(name, *args, **kwargs):
+    """A disentanglement metric function called on small codes and factors."""
+    import gaekit.metrics.disentanglement as metrics
+
+    rng = np.random.default_rng(0)
+    factors = rng.integers(3, size=(40, 2))
+    codes = factors + 0.1 * rng.standard_normal((40, 2))
+    return lambda: getattr(metrics, name)(*(args or (codes, factors, codes, factors)), **kwargs)
+
+
+def _sklearn_trees():
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    return GradientBoostingClassifier()
+
+
+def _factor_vae(**kwargs):
+    """``factor_vae_score`` of the identity representation of a synthetic source."""
+    from gaekit.metrics.disentanglement import SyntheticGroundTruth, factor_vae_score
+
+    return lambda: factor_vae_score(SyntheticGroundTruth((3, 4)), lambda x: np.asarray(x, dtype=float), **kwargs)
+
+
+EVALUATION += [
+    ("disentanglement-mig-one-code", "evaluate(tasks='disentanglement') with MIG of a 1-dimensional code",
+     lambda fx: _disentanglement(latent_dim=1, disentanglement_metrics=("beta_vae", "mig")), ConfigError,
+     "mig needs at least 2 code"),
+    ("disentanglement-modularity-one-factor", "evaluate(tasks='disentanglement') with Modularity on one factor",
+     lambda fx: _disentanglement(sizes=(5,), disentanglement_metrics=("modularity_explicitness",)), ConfigError,
+     "2 factor"),
+    ("disentanglement-batch-one", "evaluate(tasks='disentanglement', disentanglement_batch_size=1) with FactorVAE",
+     lambda fx: _disentanglement(disentanglement_batch_size=1), ConfigError, "disentanglement_batch_size"),
+    ("dci-classifier-instance", "dci(classifier=GradientBoostingClassifier()): an instance, not a factory",
+     lambda fx: _metric("dci", classifier=_sklearn_trees()), ConfigError, "function of the seed"),
+    ("mig-negative-information", "mig_from_mutual_info with a negative mutual information",
+     lambda fx: _metric("mig_from_mutual_info", [[-1.0, 0.5], [0.5, 0.2]], [1.0, 1.0]), DataError, ">= 0"),
+    ("factor-vae-one-variance-sample", "factor_vae_score(num_variance_estimate=1)",
+     lambda fx: _factor_vae(num_variance_estimate=1), ConfigError, "num_variance_estimate"),
+    ("sap-seed-huge", "sap(seed=2**70): past [0, 2**63) (seeds up to that work, above scikit-learn's 2**32)",
+     lambda fx: _metric("sap", seed=2**70), ConfigError, "seed"),
+]
+
 for _id, _desc, _make, _expected, _word in EVALUATION:
     CASES.add(f"evaluation-{_id}", "evaluation", _desc, _expected, _word)(lambda tmp, fx, make=_make: make(fx))

@@ -166,6 +166,32 @@ def test_plan_calibrates_an_estimate(capsys):
     assert "4 trainings" in out and "ESTIMATE" in out and "ms per training step" in out
 
 
+def test_the_disentanglement_estimate_does_not_scale_with_the_splits(monkeypatch):
+    """The disentanglement task draws its own samples: its calibration runs it once at a tenth of the study's
+    counts and scales by ten, whatever the split sizes (it used to be scaled like the split tasks, ~250x)."""
+    import gaekit.metrics
+    from gaekit.bench import plan as plan_module
+
+    spec = preset("disentanglement-cpu-quick")
+    run = expand(spec)[0]
+    clock, calls, real = [0.0], [], gaekit.metrics.evaluate
+
+    def timed_evaluate(model, *args, **kwargs):  # the real evaluation; the clock counts 1 s per call
+        calls.append(kwargs)
+        out = real(model, *args, **kwargs)
+        clock[0] += 1.0
+        return out
+
+    monkeypatch.setattr(gaekit.metrics, "evaluate", timed_evaluate)
+    monkeypatch.setattr(plan_module.time, "perf_counter", lambda: clock[0])
+    _, seconds = plan_module._calibrate_one(spec, run, 2, (10**6, 10**5, 10**5))
+    assert seconds == pytest.approx(1 / plan_module.DISENTANGLEMENT_CALIBRATION_FRACTION)
+    assert [c["tasks"] for c in calls] == ["disentanglement"]
+    config, full = calls[0]["config"], spec.evaluation_config()
+    assert config.disentanglement_num_train == round(full.disentanglement_num_train / 10)
+    assert config.disentanglement_num_test == round(full.disentanglement_num_test / 10)
+
+
 def test_the_readme_yaml_spec_is_valid():
     import re
     from pathlib import Path

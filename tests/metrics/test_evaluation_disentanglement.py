@@ -142,14 +142,16 @@ def test_dsprites_model_through_the_cli(tmp_path, capsys, dsprites_root):
     code = main(["evaluate", str(tmp_path / "model"), "--dataset", "dsprites", "--data-dir", str(dsprites_root),
                  "--tasks", "disentanglement", "--disentanglement-metrics", "mig,sap",
                  "--disentanglement-num-train", "64", "--disentanglement-num-test", "32", "--no-progress",
-                 "--out", str(out)])
+                 "--disentanglement-batch-size", "16", "--out", str(out)])
     assert code == 0
     saved = json.loads((out / "metrics.json").read_text())
+    assert saved["settings"]["disentanglement_batch_size"] == 16
     assert set(saved["disentanglement"]["scores"]) == {"mig", "sap"}
     assert saved["disentanglement"]["ground_truth"] == "DSpritesGroundTruth"
     assert "disentanglement/mig" in capsys.readouterr().out
     direct = evaluate(model, tasks="disentanglement", ground_truth=DSpritesGroundTruth(),
-                      disentanglement_metrics=["mig"], disentanglement_num_train=64, disentanglement_num_test=32)
+                      disentanglement_metrics=["mig"], disentanglement_num_train=64, disentanglement_num_test=32,
+                      disentanglement_batch_size=16)
     assert direct.disentanglement["scores"]["mig"] == pytest.approx(saved["disentanglement"]["scores"]["mig"])
 
 

@@ -21,7 +21,8 @@ TASK_FLAGS = (("sampler", "--sampler", ("generation",)), ("sampler_config", "--s
               ("inception_weights", "--inception-weights", _FID),
               ("disentanglement_metrics", "--disentanglement-metrics", ("disentanglement",)),
               ("disentanglement_num_train", "--disentanglement-num-train", ("disentanglement",)),
-              ("disentanglement_num_test", "--disentanglement-num-test", ("disentanglement",)))
+              ("disentanglement_num_test", "--disentanglement-num-test", ("disentanglement",)),
+              ("disentanglement_batch_size", "--disentanglement-batch-size", ("disentanglement",)))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -42,7 +43,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         ("num_generated", args.num_samples), ("num_importance_samples", args.num_importance_samples),
         ("nll_num_test", args.nll_num_test), ("batch_size", args.batch_size), ("seed", args.seed),
         ("disentanglement_num_train", args.disentanglement_num_train),
-        ("disentanglement_num_test", args.disentanglement_num_test)) if value is not None}
+        ("disentanglement_num_test", args.disentanglement_num_test),
+        ("disentanglement_batch_size", args.disentanglement_batch_size)) if value is not None}
     if args.disentanglement_metrics is not None:
         settings["disentanglement_metrics"] = [m.strip() for m in args.disentanglement_metrics.split(",") if m.strip()]
     config = EvaluationConfig.from_dict(_json_object(args.config, "--config")) if args.config else EvaluationConfig()

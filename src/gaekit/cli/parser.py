@@ -173,6 +173,9 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
                     help="training samples of each disentanglement metric (default: 10000, Locatello et al. 2019)")
     ev.add_argument("--disentanglement-num-test", type=positive_int,
                     help="evaluation samples of each disentanglement metric (default: 5000)")
+    ev.add_argument("--disentanglement-batch-size", type=positive_int,
+                    help="observations encoded at once, and the batch of each beta-VAE / FactorVAE point (default: "
+                         "64, Locatello et al. 2019; FactorVAE needs >= 2)")
     ev.add_argument("--batch-size", type=positive_int, help="default: 500")
     ev.add_argument("--seed", type=int, help="default: 0")
     ev.add_argument("--out", default="gaekit_eval", help="output folder (default: %(default)s)")

@@ -204,11 +204,22 @@ def _write_cache(folders: Sequence[Path], packed: np.ndarray) -> Path | None:
     return None
 
 
+def _cache_dirs(root: PathLike | None) -> list[Path]:
+    """The cache's lookup folders; ``DataError`` when the given ``root`` is an existing file, not a folder."""
+    cands = candidate_dirs("dsprites", root)
+    if root is not None and cands[0].exists() and not cands[0].is_dir():
+        raise DataError(f"dataset 'dsprites': the given data folder root={os.fspath(root)!r} is a file, not a "
+                        "folder; give the folder that holds (or is to hold) the dSprites cache, or no root for the "
+                        "usual places")
+    return cands
+
+
 def dsprites_packed(root: PathLike | None = None, cache: bool = True) -> np.ndarray:
     """The whole packed dSprites array: read from the cache when one of the lookup folders holds it (checked
     against :data:`DSPRITES_SHA256`), else generated, checked and (with ``cache``) written to the first writable
-    folder among ``root/dsprites`` (or ``$GAEKIT_DATA_DIR/dsprites``, then the user data folder)."""
-    cands = candidate_dirs("dsprites", root)
+    folder among ``root/dsprites`` (or ``$GAEKIT_DATA_DIR/dsprites``, then the user data folder); ``DataError``
+    when ``root`` is a file."""
+    cands = _cache_dirs(root)
     for c in cands:
         if (c / CACHE_FILE).is_file():
             return _read_cache(c / CACHE_FILE)
@@ -278,8 +289,8 @@ def load_dsprites(split: str = "train_full", root: PathLike | None = None, *, nu
         The data folder: the cache is looked for in ``root`` and ``root/dsprites`` only, and written to
         ``root/dsprites``.
     num : int, optional
-        Only ``num`` images of the split, drawn without replacement with ``seed`` (in index order) and
-        generated directly (no cache read or written): for tests and quick runs.
+        Only ``num`` images of the split (at most its size), drawn without replacement with ``seed`` (in index
+        order) and generated directly (no cache read or written): for tests and quick runs.
     seed : int, default 0
         Seed of the ``num`` draw (the only randomness).
     cache : bool, default True
@@ -292,17 +303,22 @@ def load_dsprites(split: str = "train_full", root: PathLike | None = None, *, nu
     Raises
     ------
     ConfigError
-        Unknown split, or a bad ``num`` or ``seed``.
+        Unknown split, a bad ``seed``, or a bad ``num`` (also one larger than the split).
     DataError
-        An unreadable cache, or one (or a generated set) whose sha256 is not :data:`DSPRITES_SHA256`.
+        ``root`` is a file; an unreadable cache, or one (or a generated set) whose sha256 is not
+        :data:`DSPRITES_SHA256`.
     """
     check_split(split)
+    _cache_dirs(root)
     idx = split_indices(split)
     for name, value, low in (("num", num, 1), ("seed", seed, 0)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
             raise ConfigError(f"{name}={value!r} is invalid: expected an int >= {low}")
+    if num is not None and num > idx.size:
+        raise ConfigError(f"num={num} is invalid: the {split!r} split has {idx.size} images; expected an int in "
+                          f"[1, {idx.size}]")
     if num is not None:
-        sel = np.sort(np.random.default_rng(seed).choice(idx.size, size=min(num, idx.size), replace=False))
+        sel = np.sort(np.random.default_rng(seed).choice(idx.size, size=num, replace=False))
         return DSpritesDataset(generate_dsprites(idx[sel]), idx[sel])
     packed = dsprites_packed(root, cache)
     return DSpritesDataset(packed if split == "train_full" else packed[idx], idx)

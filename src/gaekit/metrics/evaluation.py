@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from gaekit.errors import ConfigError
-from gaekit.metrics.evaluation_disentanglement import disentanglement, resolve_ground_truth
+from gaekit.metrics.evaluation_disentanglement import check_metrics_apply, disentanglement, resolve_ground_truth
 from gaekit.metrics.evaluation_fid import generation, reconstruction
 from gaekit.metrics.evaluation_latent import classification, clustering, interpolation, nll
 from gaekit.metrics.evaluation_result import EvaluationResult
@@ -116,6 +116,8 @@ def evaluate(model: Any, data: Any = None, tasks: str | Sequence[str] | None = N
         tasks = [*DEFAULT_TASKS, "disentanglement"]
     task_list, cfg, samplers = _request(model, tasks, config, settings, sampler)
     source = resolve_ground_truth(ground_truth, dataset, model, data_dir) if "disentanglement" in task_list else None
+    if source is not None:
+        check_metrics_apply(source, model, cfg)
     split_data = _checked_data(data, model, task_list)
     out_dir = None if output_dir is None else ensure_output_folder(output_dir, "evaluate output_dir")
     result = EvaluationResult(model=model.model_config.name, latent_dim=model.latent_dim, tasks=task_list,

@@ -18,7 +18,10 @@ from gaekit.errors import ConfigError
 from gaekit.metrics.disentanglement import METRICS, GroundTruthData, model_representation
 from gaekit.metrics.evaluation_run import EvaluationRun, progress_bar
 
-__all__ = ["HEADLINES", "disentanglement", "resolve_ground_truth"]
+__all__ = ["HEADLINES", "check_metrics_apply", "disentanglement", "resolve_ground_truth"]
+
+# What each metric needs of the representation's codes and of the source's factors (at least this many).
+_NEEDS: dict[str, tuple[int, int]] = {"mig": (2, 1), "sap": (2, 1), "modularity_explicitness": (1, 2)}
 
 # The headline number(s) of each metric's result, as ``(flat name, key of the metric's result)``.
 HEADLINES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -64,13 +67,42 @@ def resolve_ground_truth(ground_truth: Any, dataset: str | None, model: Any, dat
 def _check_shape(source: GroundTruthData, model: Any) -> None:
     """``DataError`` unless the source's observations have the model's input shape."""
     import numpy as np
+    import torch
 
     from gaekit.errors import DataError
 
-    shape = tuple(source.observe(np.zeros((1, source.num_factors), dtype=np.int64)).shape[1:])
+    obs = source.observe(np.zeros((1, source.num_factors), dtype=np.int64))
+    try:
+        arr = obs if isinstance(obs, torch.Tensor) else np.asarray(obs)
+    except (ValueError, TypeError):
+        arr = None
+    if arr is None or arr.ndim < 1 or (isinstance(arr, np.ndarray) and arr.dtype.kind not in "biuf"):
+        raise DataError(f"the ground-truth source {type(source).__name__}.observe returned {type(obs).__name__}; "
+                        "expected an array (numpy, torch or nested lists of numbers) of shape (n, *input_dim)")
+    shape = tuple(arr.shape[1:])
     if shape != tuple(model.input_dim):
         raise DataError(f"the ground-truth source {type(source).__name__} gives observations of shape {shape}, but "
                         f"the model takes input_dim={tuple(model.input_dim)}; evaluate a model trained on that data")
+
+
+def check_metrics_apply(source: GroundTruthData, model: Any, cfg: Any) -> None:
+    """``ConfigError`` before any metric runs when a chosen metric cannot score ``model`` on ``source``: MIG and
+    SAP compare the two most informative codes (two codes at least); Modularity compares the factors a code
+    informs about (two factors at least). The codes' width is read off one encoded observation."""
+    import numpy as np
+
+    from gaekit.metrics.disentanglement.ground_truth import encode
+
+    _, observation = source.sample(1, np.random.default_rng(0))
+    codes = encode(model_representation(model), observation, 1, "the disentanglement task").shape[1]
+    for name in cfg.disentanglement_metrics:
+        min_codes, min_factors = _NEEDS.get(name, (1, 1))
+        if codes < min_codes or source.num_factors < min_factors:
+            raise ConfigError(
+                f"disentanglement_metrics: {name} needs at least {min_codes} code dimension(s) and {min_factors} "
+                f"factor(s); {model.model_config.name} gives {codes} code dimension(s) and "
+                f"{type(source).__name__} has {source.num_factors} factor(s). Leave {name} out of "
+                "disentanglement_metrics")
 
 
 def _settings(cfg: Any, metric: str) -> dict[str, Any]:

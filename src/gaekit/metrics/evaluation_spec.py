@@ -111,6 +111,8 @@ class EvaluationConfig(BaseConfig):
         self._require("disentanglement_metrics", bool(chosen) and len(set(chosen)) == len(chosen)
                       and set(chosen) <= set(DISENTANGLEMENT_METRICS),
                       f"a non-empty selection, without repeats, of {', '.join(DISENTANGLEMENT_METRICS)}")
+        self._require("disentanglement_batch_size", "factor_vae" not in chosen or self.disentanglement_batch_size >= 2,
+                      "an int >= 2 with factor_vae (its votes compare variances within a batch)")
         self._require_positive("classification_lr", "traversal_range")
         self._require_positive("classification_weight_decay", allow_zero=True)
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from gaekit.config import check_count
+from gaekit.config import check_count, check_seed
 from gaekit.errors import DataError
 
 __all__ = ["as_codes", "as_factors", "check_pair", "discrete_entropy", "discrete_mutual_info",
-           "histogram_discretize", "protocol_logistic", "sklearn_seed",
+           "estimator_seed", "histogram_discretize", "protocol_logistic", "sklearn_seed",
            "standardise"]
 
 
@@ -30,26 +30,31 @@ def as_codes(codes: Any, name: str = "codes") -> np.ndarray:
     return arr
 
 
-def as_factors(factors: Any, name: str = "factors") -> np.ndarray:
-    """``factors`` as an int64 ``(N, K)`` array of discrete factor values (integers, e.g. value indices)."""
+def as_factors(factors: Any, name: str = "factors", discrete: bool = True) -> np.ndarray:
+    """``factors`` as an int64 ``(N, K)`` array of discrete factor values (integers, e.g. value indices; booleans
+    count as 0/1), or with ``discrete=False`` as a finite float64 array of continuous values."""
     if hasattr(factors, "detach"):
         factors = factors.detach().cpu().numpy()
     arr = np.asarray(factors)
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.int64)
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise DataError(f"{name} has shape {arr.shape}; expected a non-empty (N, K) array (one row a sample)")
     if not np.issubdtype(arr.dtype, np.number) or not np.isfinite(arr).all():
-        raise DataError(f"{name} must hold finite numbers")
+        raise DataError(f"{name} must hold finite numbers (got dtype {arr.dtype})")
+    if not discrete:
+        return arr.astype(np.float64)
     if not np.array_equal(arr, np.round(arr)):
         raise DataError(f"{name} must hold discrete values (integers such as value indices); these metrics "
                         "follow Locatello et al. 2019 and treat every factor as discrete")
     return arr.astype(np.int64)
 
 
-def check_pair(codes: Any, factors: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
-    """Checked ``(codes, factors)`` with the same number of rows."""
-    z, y = as_codes(codes, f"{where} codes"), as_factors(factors, f"{where} factors")
+def check_pair(codes: Any, factors: Any, where: str, discrete: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Checked ``(codes, factors)`` with the same number of rows (factors as in ``as_factors``)."""
+    z, y = as_codes(codes, f"{where} codes"), as_factors(factors, f"{where} factors", discrete)
     if z.shape[0] != y.shape[0]:
         raise DataError(f"{where}: {z.shape[0]} code rows but {y.shape[0]} factor rows; expected one row a sample")
     return z, y
@@ -62,7 +67,12 @@ def histogram_discretize(codes: Any, num_bins: int = 20) -> np.ndarray:
     num_bins = check_count(num_bins, "num_bins")
     out = np.empty(z.shape, dtype=np.int64)
     for j in range(z.shape[1]):
-        edges = np.histogram_bin_edges(z[:, j], bins=num_bins)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                edges = np.histogram_bin_edges(z[:, j], bins=num_bins)
+        except ValueError:  # numpy: "Too many bins for data range" when max - min overflows
+            raise DataError(f"code dimension {j} spans [{z[:, j].min():g}, {z[:, j].max():g}], too wide to cut into "
+                            f"{num_bins} equal bins; rescale the codes") from None
         out[:, j] = np.digitize(z[:, j], edges[:-1])
     return out
 
@@ -82,15 +92,27 @@ def _mi(a: np.ndarray, b: np.ndarray) -> float:
     return float(max(0.0, np.sum(p[nz] * np.log(p[nz] / (pa @ pb)[nz]))))
 
 
+def _columns(values: Any, name: str) -> np.ndarray:
+    """``values`` as a non-empty 2-d array (one row a sample), else ``DataError``."""
+    arr = np.asarray(values)
+    if arr.ndim != 2 or arr.size == 0:
+        raise DataError(f"{name} has shape {arr.shape}; expected a non-empty (N, columns) array (one row a sample)")
+    return arr
+
+
 def discrete_mutual_info(discrete_codes: np.ndarray, factors: np.ndarray) -> np.ndarray:
     """Empirical (plug-in) mutual information, in nats, between every discrete code column and every factor
     column: a ``(D, K)`` matrix."""
+    discrete_codes, factors = _columns(discrete_codes, "discrete_codes"), _columns(factors, "factors")
+    if discrete_codes.shape[0] != factors.shape[0]:
+        raise DataError(f"discrete_codes has {discrete_codes.shape[0]} rows but factors {factors.shape[0]}")
     return np.array([[_mi(discrete_codes[:, i], factors[:, j]) for j in range(factors.shape[1])]
                      for i in range(discrete_codes.shape[1])])
 
 
 def discrete_entropy(factors: np.ndarray) -> np.ndarray:
     """Empirical entropy, in nats, of every column: a ``(K,)`` vector."""
+    factors = _columns(factors, "factors")
     out = []
     for j in range(factors.shape[1]):
         _, counts = np.unique(factors[:, j], return_counts=True)
@@ -114,6 +136,12 @@ def protocol_logistic(seed: int) -> Any:
     from sklearn.multiclass import OneVsRestClassifier
 
     return OneVsRestClassifier(LogisticRegression(solver="liblinear", random_state=seed))
+
+
+def estimator_seed(seed: Any, where: str) -> int:
+    """A metric's ``seed`` (any int in [0, 2**63), checked) as a scikit-learn ``random_state``, which must be below
+    2**32: taken modulo 2**32, so seeds below it are passed unchanged."""
+    return check_seed(seed, where) % 2**32
 
 
 def sklearn_seed(rng: np.random.Generator) -> int:

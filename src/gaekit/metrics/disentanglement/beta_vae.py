@@ -18,7 +18,7 @@ import numpy as np
 
 from gaekit.config import check_count, check_seed
 from gaekit.metrics.disentanglement._arrays import protocol_logistic, sklearn_seed
-from gaekit.metrics.disentanglement.ground_truth import GroundTruthData, Representation, encode
+from gaekit.metrics.disentanglement.ground_truth import GroundTruthData, Representation, check_rng, encode
 
 __all__ = ["beta_vae_points", "beta_vae_score"]
 
@@ -27,6 +27,7 @@ def beta_vae_points(data: GroundTruthData, representation: Representation, num: 
                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """``num`` beta-VAE score points: features ``(num, D)`` and factor labels ``(num,)``."""
     num, batch_size = check_count(num, "num"), check_count(batch_size, "batch_size")
+    rng = check_rng(rng, "beta_vae_points")
     features, labels = [], np.empty(num, dtype=np.int64)
     for n in range(num):
         k = int(rng.integers(data.num_factors))

@@ -18,9 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from gaekit.config import check_seed
-from gaekit.errors import DataError
-from gaekit.metrics.disentanglement._arrays import check_pair
+from gaekit.errors import ConfigError, DataError
+from gaekit.metrics.disentanglement._arrays import check_pair, estimator_seed
 from gaekit.metrics.disentanglement.ground_truth import GroundTruthData, Representation, train_test_samples
 
 __all__ = ["compute_dci", "dci", "dci_from_importance"]
@@ -76,6 +75,7 @@ def dci(train_codes: Any, train_factors: Any, test_codes: Any, test_factors: Any
         ``classifier(seed)`` returns a scikit-learn classifier with ``feature_importances_`` after ``fit``;
         default: ``GradientBoostingClassifier(random_state=seed)`` (the protocol).
     seed : int
+        In [0, 2**63); the classifiers get it modulo 2**32 (scikit-learn's range).
 
     Returns
     -------
@@ -87,7 +87,11 @@ def dci(train_codes: Any, train_factors: Any, test_codes: Any, test_factors: Any
     zt, yt = check_pair(test_codes, test_factors, "dci test")
     if zt.shape[1] != z.shape[1] or yt.shape[1] != y.shape[1]:
         raise DataError(f"dci: train {z.shape}/{y.shape} and test {zt.shape}/{yt.shape} codes/factors differ in width")
-    seed = check_seed(seed, "dci: seed")
+    seed = estimator_seed(seed, "dci: seed")
+    if classifier is not None and (isinstance(classifier, type) or not callable(classifier)
+                                   or hasattr(classifier, "fit")):
+        raise ConfigError(f"dci: classifier={classifier!r} is invalid: expected a function of the seed returning a "
+                          "new scikit-learn classifier, e.g. lambda seed: RandomForestClassifier(random_state=seed)")
     make = classifier or _default_classifier
     importance = np.zeros((z.shape[1], y.shape[1]))
     acc_train, acc_test = [], []
@@ -95,7 +99,11 @@ def dci(train_codes: Any, train_factors: Any, test_codes: Any, test_factors: Any
         if np.unique(y[:, k]).size < 2:
             raise DataError(f"dci: factor {k} takes a single value in the training sample; every factor must vary")
         model = make(seed).fit(z, y[:, k])
-        importance[:, k] = np.abs(np.asarray(model.feature_importances_, dtype=np.float64))
+        found = np.asarray(getattr(model, "feature_importances_", None), dtype=np.float64)
+        if found.shape != (z.shape[1],):
+            raise ConfigError(f"dci: the classifier {type(model).__name__} gives no feature_importances_ of one "
+                              f"value per code ({z.shape[1]}) after fit; DCI needs one (e.g. tree ensembles)")
+        importance[:, k] = np.abs(found)
         acc_train.append(float(np.mean(model.predict(z) == y[:, k])))
         acc_test.append(float(np.mean(model.predict(zt) == yt[:, k])))
     return {**dci_from_importance(importance), "informativeness_train": float(np.mean(acc_train)),

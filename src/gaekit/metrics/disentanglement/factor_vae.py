@@ -10,15 +10,17 @@ evaluation votes (chance: about ``1 / K``).
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
 
 from gaekit.config import check_count, check_seed
-from gaekit.errors import ConfigError
+from gaekit.errors import ConfigError, DataError
 from gaekit.metrics.disentanglement.ground_truth import (
     GroundTruthData,
     Representation,
+    check_rng,
     encode,
     representation_samples,
 )
@@ -32,6 +34,7 @@ def factor_vae_votes(data: GroundTruthData, representation: Representation, num:
     num, batch_size = check_count(num, "num"), check_count(batch_size, "batch_size")
     if batch_size < 2:
         raise ConfigError(f"batch_size={batch_size} is invalid: a batch variance needs at least 2 rows")
+    rng = check_rng(rng, "factor_vae_votes")
     votes = np.zeros((int(active.sum()), data.num_factors), dtype=np.int64)
     for _ in range(num):
         k = int(rng.integers(data.num_factors))
@@ -47,6 +50,11 @@ def majority_vote_accuracy(train_votes: Any, eval_votes: Any | None = None) -> f
     (default: on the training votes)."""
     train = np.asarray(train_votes)
     test = train if eval_votes is None else np.asarray(eval_votes)
+    if train.ndim != 2 or train.size == 0 or test.shape != train.shape:
+        raise DataError(f"vote tables of shapes {train.shape} and {test.shape}: expected two non-empty "
+                        "(dimensions, factors) count tables of one shape")
+    if not (np.isfinite(train).all() and np.isfinite(test).all()) or (train < 0).any() or (test < 0).any():
+        raise DataError("vote tables must hold counts (finite numbers >= 0)")
     if test.sum() == 0:
         return 0.0
     return float(test[np.arange(train.shape[0]), train.argmax(1)].sum() / test.sum())
@@ -73,11 +81,13 @@ def factor_vae_score(data: GroundTruthData, representation: Representation, *, b
         ``train_accuracy``, ``eval_accuracy`` (the score; both 0 when no dimension is active),
         ``num_active_dims`` and the settings.
     """
-    if not (isinstance(prune_threshold, (int, float)) and np.isfinite(prune_threshold) and prune_threshold >= 0):
+    if (isinstance(prune_threshold, (bool, np.bool_)) or not isinstance(prune_threshold, (numbers.Real))
+            or not np.isfinite(prune_threshold) or prune_threshold < 0):
         raise ConfigError(f"prune_threshold={prune_threshold!r} is invalid: expected a finite number >= 0")
+    num_variance_estimate = check_count(num_variance_estimate, "factor_vae_score: num_variance_estimate", minimum=2)
     rng = np.random.default_rng(check_seed(seed, "factor_vae_score: seed"))
     codes, _ = representation_samples(data, representation, num_variance_estimate, rng, batch_size)
-    global_variances = np.var(codes, axis=0, ddof=1) if codes.shape[0] > 1 else np.zeros(codes.shape[1])
+    global_variances = np.var(codes, axis=0, ddof=1)
     active = np.sqrt(global_variances) >= prune_threshold
     active &= global_variances > 0
     out: dict[str, Any] = {"num_active_dims": int(active.sum()), "batch_size": batch_size, "num_train": num_train,

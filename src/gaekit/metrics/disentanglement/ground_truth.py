@@ -39,7 +39,16 @@ class GroundTruthData:
     @property
     def num_factors(self) -> int:
         """The number of factors ``K``."""
-        return len(self.factor_sizes)
+        return len(self._sizes())
+
+    def _sizes(self) -> tuple[int, ...]:
+        """``factor_sizes``, checked: ``ConfigError`` naming the class unless it is one or more ints >= 2."""
+        sizes = self.factor_sizes
+        try:
+            return _check_sizes(sizes if isinstance(sizes, (tuple, list)) else ())
+        except ConfigError:
+            raise ConfigError(f"{type(self).__name__}.factor_sizes={sizes!r} is invalid: expected one or more ints "
+                              ">= 2 (values per factor); a GroundTruthData subclass must set factor_sizes") from None
 
     def observe(self, factors: np.ndarray) -> Any:
         """Observations of the factor rows ``factors`` (int ``(n, K)``), in what the representation takes."""
@@ -53,11 +62,12 @@ class GroundTruthData:
     def sample_factors(self, num: int, rng: np.random.Generator) -> np.ndarray:
         """``num`` factor rows, each factor drawn uniformly and independently: int64 ``(num, K)``."""
         num = check_count(num, "sample_factors: num")
-        return np.stack([rng.integers(size, size=num) for size in self.factor_sizes], axis=1).astype(np.int64)
+        rng = check_rng(rng, "sample_factors")
+        return np.stack([rng.integers(size, size=num) for size in self._sizes()], axis=1).astype(np.int64)
 
     def sample(self, num: int, rng: np.random.Generator) -> tuple[np.ndarray, Any]:
         """``(factors, observations)`` of ``num`` random rows."""
-        factors = self.sample_factors(num, rng)
+        factors = self.sample_factors(num, check_rng(rng, "sample"))
         return factors, self.observe(factors)
 
     def sample_fixed_factor(self, factor: int, num: int, rng: np.random.Generator,
@@ -70,7 +80,8 @@ class GroundTruthData:
         ConfigError
             ``factor`` or ``value`` out of range.
         """
-        size = self.factor_sizes[self._check_factor(factor)]
+        size = self._sizes()[self._check_factor(factor)]
+        rng = check_rng(rng, "sample_fixed_factor")
         if value is None:
             value = int(rng.integers(size))
         elif isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < size:
@@ -83,12 +94,22 @@ class GroundTruthData:
         """Two arrays of ``num`` random factor rows where row ``l`` of both shares factor ``factor`` (its value
         drawn per pair) and every other factor is drawn independently: the pairs of the beta-VAE score."""
         factor = self._check_factor(factor)
+        rng = check_rng(rng, "sample_pairs")
         first, second = self.sample_factors(num, rng), self.sample_factors(num, rng)
         second[:, factor] = first[:, factor]
         return first, second
 
 
+def check_rng(rng: Any, where: str) -> np.random.Generator:
+    """``rng`` itself; ``ConfigError`` unless it is a ``numpy.random.Generator``."""
+    if not isinstance(rng, np.random.Generator):
+        raise ConfigError(f"{where}: rng={rng!r:.80} ({type(rng).__name__}) is invalid: expected a "
+                          "numpy.random.Generator; pass np.random.default_rng(seed)")
+    return rng
+
+
 def _check_sizes(sizes: Sequence[int]) -> tuple[int, ...]:
+    """``sizes`` as a tuple of ints; ``ConfigError`` unless one or more ints >= 2."""
     sizes = tuple(sizes)
     if not sizes or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 2 for s in sizes):
         raise ConfigError(f"factor_sizes={sizes!r} is invalid: expected one or more ints >= 2 (values per factor)")
@@ -156,8 +177,14 @@ class DSpritesGroundTruth(GroundTruthData):
         return cls(dsprites_packed(root))
 
     def indices(self, factors: np.ndarray) -> np.ndarray:
-        """The dSprites image indices of factor rows (int ``(n, 5)``, value indices)."""
-        factors = np.asarray(factors, dtype=np.int64)
+        """The dSprites image indices of factor rows (int ``(n, 5)``, value indices; floats equal to ints pass).
+
+        Raises
+        ------
+        DataError
+            Rows not shaped ``(n, 5)``, or a value that is not an integer index in its factor's range.
+        """
+        factors = _check_rows(factors, self.factor_sizes, self.factor_names)
         full = np.concatenate([np.zeros((factors.shape[0], 1), np.int64), factors], axis=1)
         return np.ravel_multi_index(tuple(full.T), LATENT_SIZES)
 
@@ -166,6 +193,31 @@ class DSpritesGroundTruth(GroundTruthData):
         packed = self._packed[idx] if self._packed is not None else generate_dsprites(idx)
         bits = np.unpackbits(packed, axis=1).reshape(-1, 1, 64, 64)
         return torch.from_numpy(bits.astype(np.float32))
+
+
+def _check_rows(factors: Any, sizes: tuple[int, ...], names: tuple[str, ...]) -> np.ndarray:
+    """Factor rows as int64 ``(n, K)``; ``DataError`` naming the column and value unless each is an index."""
+    try:
+        rows = np.asarray(factors)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"dSprites factor rows are not an array ({exc}); expected ints of shape "
+                        f"(n, {len(sizes)})") from None
+    if rows.ndim != 2 or rows.shape[1] != len(sizes):
+        raise DataError(f"dSprites factor rows have shape {rows.shape}; expected (n, {len(sizes)}): one column per "
+                        f"factor ({', '.join(names)})")
+    if rows.dtype.kind not in "iuf":
+        raise DataError(f"dSprites factor rows have dtype {rows.dtype}; expected integer value indices")
+    for k, (size, name) in enumerate(zip(sizes, names)):
+        col = rows[:, k]
+        bad = ~np.isfinite(col) | (col != np.round(col)) if rows.dtype.kind == "f" else np.zeros(col.shape, bool)
+        what = "is not an integer index"
+        if not bad.any():
+            bad, what = (col < 0) | (col >= size), "is out of range"
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(f"dSprites factor rows: column {k} ({name}) holds {col[row].item()!r} at row {row}, which "
+                            f"{what}: expected an integer index in [0, {size})")
+    return rows.astype(np.int64)
 
 
 class _VariantGroundTruth(DSpritesGroundTruth):
@@ -284,6 +336,7 @@ def representation_samples(data: GroundTruthData, representation: Representation
         float64 codes ``(num, D)`` and int64 factors ``(num, K)``.
     """
     num, batch_size = check_count(num, "num"), check_count(batch_size, "batch_size")
+    rng = check_rng(rng, "representation_samples")
     codes, factors = [], []
     for start in range(0, num, batch_size):
         n = min(batch_size, num - start)

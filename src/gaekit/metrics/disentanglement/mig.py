@@ -30,11 +30,17 @@ def mig_from_mutual_info(mutual_info: Any, entropies: Any) -> dict[str, Any]:
     Raises
     ------
     DataError
-        Fewer than two codes, mismatched shapes, or a factor of zero entropy (one value only).
+        Fewer than two codes, mismatched shapes, values that are negative or not finite, or a factor of zero
+        entropy (one value only).
     """
-    mi, h = np.asarray(mutual_info, dtype=np.float64), np.asarray(entropies, dtype=np.float64)
+    try:
+        mi, h = np.asarray(mutual_info, dtype=np.float64), np.asarray(entropies, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise DataError(f"mutual_info and entropies must be numeric arrays: {err}") from None
     if mi.ndim != 2 or mi.shape[0] < 2 or h.shape != (mi.shape[1],):
         raise DataError(f"mutual_info {mi.shape} and entropies {h.shape}: expected (D, K) with D >= 2 codes, and (K,)")
+    if not (np.isfinite(mi).all() and np.isfinite(h).all()) or (mi < 0).any():
+        raise DataError("mutual_info and entropies must be finite, and mutual information >= 0 (nats)")
     if (h <= 0).any():
         raise DataError(f"factors {np.flatnonzero(h <= 0).tolist()} take a single value in the sample; MIG divides by "
                         "each factor's entropy, so every factor must vary")

@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from gaekit.config import check_seed
 from gaekit.errors import DataError
 from gaekit.metrics.disentanglement._arrays import (
     check_pair,
     discrete_mutual_info,
+    estimator_seed,
     histogram_discretize,
     protocol_logistic,
     standardise,
@@ -77,7 +77,7 @@ def explicitness(train_codes: Any, train_factors: Any, test_codes: Any, test_fac
     zt, yt = check_pair(test_codes, test_factors, "explicitness test")
     if zt.shape[1] != z.shape[1] or yt.shape[1] != y.shape[1]:
         raise DataError(f"explicitness: train {z.shape}/{y.shape} and test {zt.shape}/{yt.shape} differ in width")
-    seed = check_seed(seed, "explicitness: seed")
+    seed = estimator_seed(seed, "explicitness: seed")
     z, zt = standardise(z, zt)
     train, test = [], []
     for k in range(y.shape[1]):

@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from gaekit.config import check_seed
 from gaekit.errors import DataError
-from gaekit.metrics.disentanglement._arrays import as_codes, check_pair
+from gaekit.metrics.disentanglement._arrays import as_codes, check_pair, estimator_seed
 from gaekit.metrics.disentanglement.ground_truth import GroundTruthData, Representation, train_test_samples
 
 __all__ = ["compute_sap", "sap", "sap_from_scores", "sap_score_matrix"]
@@ -38,11 +37,11 @@ def sap_score_matrix(train_codes: Any, train_factors: Any, test_codes: Any, test
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import LinearSVC
 
-    z, y = check_pair(train_codes, train_factors, "sap train")
-    zt, yt = check_pair(test_codes, test_factors, "sap test")
+    z, y = check_pair(train_codes, train_factors, "sap train", discrete=not continuous_factors)
+    zt, yt = check_pair(test_codes, test_factors, "sap test", discrete=not continuous_factors)
     if zt.shape[1] != z.shape[1] or yt.shape[1] != y.shape[1]:
         raise DataError(f"sap: train {z.shape}/{y.shape} and test {zt.shape}/{yt.shape} codes/factors differ in width")
-    seed = check_seed(seed, "sap: seed")
+    seed = estimator_seed(seed, "sap: seed")
     scores = np.zeros((z.shape[1], y.shape[1]))
     for k in range(y.shape[1]):
         if np.unique(y[:, k]).size < 2:
@@ -62,7 +61,7 @@ def sap_score_matrix(train_codes: Any, train_factors: Any, test_codes: Any, test
 
 def sap(train_codes: Any, train_factors: Any, test_codes: Any, test_factors: Any, *,
         continuous_factors: bool = False, seed: int = 0) -> dict[str, Any]:
-    """SAP of codes against discrete factors (or continuous ones, with ``continuous_factors``).
+    """SAP of codes against discrete factors (or continuous ones, real-valued, with ``continuous_factors``).
 
     Returns
     -------
