@@ -133,3 +133,11 @@ def test_a_source_observing_a_non_array_is_a_data_error(result):
     with pytest.raises(DataError, match=rf"SyntheticGroundTruth\.observe returned {type(result).__name__}; "
                                         r"expected an array"):
         resolve_ground_truth(source, None, create_model("VAE", input_dim=(2,), latent_dim=2))
+
+
+@pytest.mark.parametrize("rows, named", [([[1.7, 0]], "not an integer index"), ([[3, 0]], "out of range"),
+                                         ([[0, -1]], "out of range"), ([0, 1], "shape")])
+def test_a_synthetic_source_checks_the_factor_rows_it_observes(rows, named):
+    with pytest.raises(DataError, match=f"SyntheticGroundTruth factor rows.*{named}"):
+        SyntheticGroundTruth((3, 4)).observe(rows)
+    assert SyntheticGroundTruth((3, 4)).observe([[2.0, 3]]).tolist() == [[2.0, 3.0]]

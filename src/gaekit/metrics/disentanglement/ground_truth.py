@@ -140,7 +140,7 @@ class SyntheticGroundTruth(GroundTruthData):
         self._observe = observe
 
     def observe(self, factors: np.ndarray) -> Any:
-        factors = np.asarray(factors, dtype=np.int64)
+        factors = check_factor_rows(factors, self.factor_sizes, self.factor_names, type(self).__name__)
         return factors.astype(np.float64) if self._observe is None else self._observe(factors)
 
 
@@ -184,7 +184,7 @@ class DSpritesGroundTruth(GroundTruthData):
         DataError
             Rows not shaped ``(n, 5)``, or a value that is not an integer index in its factor's range.
         """
-        factors = _check_rows(factors, self.factor_sizes, self.factor_names)
+        factors = check_factor_rows(factors, self.factor_sizes, self.factor_names, "dSprites")
         full = np.concatenate([np.zeros((factors.shape[0], 1), np.int64), factors], axis=1)
         return np.ravel_multi_index(tuple(full.T), LATENT_SIZES)
 
@@ -195,18 +195,19 @@ class DSpritesGroundTruth(GroundTruthData):
         return torch.from_numpy(bits.astype(np.float32))
 
 
-def _check_rows(factors: Any, sizes: tuple[int, ...], names: tuple[str, ...]) -> np.ndarray:
-    """Factor rows as int64 ``(n, K)``; ``DataError`` naming the column and value unless each is an index."""
+def check_factor_rows(factors: Any, sizes: tuple[int, ...], names: tuple[str, ...], source: str) -> np.ndarray:
+    """Factor rows of ``source`` as int64 ``(n, K)``; ``DataError`` naming the column and value unless each is an
+    index of its factor (floats equal to ints pass)."""
     try:
         rows = np.asarray(factors)
     except (ValueError, TypeError) as exc:
-        raise DataError(f"dSprites factor rows are not an array ({exc}); expected ints of shape "
+        raise DataError(f"{source} factor rows are not an array ({exc}); expected ints of shape "
                         f"(n, {len(sizes)})") from None
     if rows.ndim != 2 or rows.shape[1] != len(sizes):
-        raise DataError(f"dSprites factor rows have shape {rows.shape}; expected (n, {len(sizes)}): one column per "
+        raise DataError(f"{source} factor rows have shape {rows.shape}; expected (n, {len(sizes)}): one column per "
                         f"factor ({', '.join(names)})")
     if rows.dtype.kind not in "iuf":
-        raise DataError(f"dSprites factor rows have dtype {rows.dtype}; expected integer value indices")
+        raise DataError(f"{source} factor rows have dtype {rows.dtype}; expected integer value indices")
     for k, (size, name) in enumerate(zip(sizes, names)):
         col = rows[:, k]
         bad = ~np.isfinite(col) | (col != np.round(col)) if rows.dtype.kind == "f" else np.zeros(col.shape, bool)
@@ -215,7 +216,7 @@ def _check_rows(factors: Any, sizes: tuple[int, ...], names: tuple[str, ...]) ->
             bad, what = (col < 0) | (col >= size), "is out of range"
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise DataError(f"dSprites factor rows: column {k} ({name}) holds {col[row].item()!r} at row {row}, which "
+            raise DataError(f"{source} factor rows: column {k} ({name}) holds {col[row].item()!r} at row {row}, which "
                             f"{what}: expected an integer index in [0, {size})")
     return rows.astype(np.int64)
 
