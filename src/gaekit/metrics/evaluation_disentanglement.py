@@ -16,6 +16,7 @@ from typing import Any
 
 from gaekit.errors import ConfigError
 from gaekit.metrics.disentanglement import METRICS, GroundTruthData, model_representation
+from gaekit.metrics.disentanglement.ground_truth import encode
 from gaekit.metrics.evaluation_run import EvaluationRun, progress_bar
 
 __all__ = ["HEADLINES", "check_metrics_apply", "disentanglement", "resolve_ground_truth"]
@@ -90,8 +91,6 @@ def check_metrics_apply(source: GroundTruthData, model: Any, cfg: Any) -> None:
     SAP compare the two most informative codes (two codes at least); Modularity compares the factors a code
     informs about (two factors at least). The codes' width is read off one encoded observation."""
     import numpy as np
-
-    from gaekit.metrics.disentanglement.ground_truth import encode
 
     _, observation = source.sample(1, np.random.default_rng(0))
     codes = encode(model_representation(model), observation, 1, "the disentanglement task").shape[1]
