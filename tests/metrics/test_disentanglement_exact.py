@@ -110,6 +110,20 @@ def test_modularity_of_designed_mutual_information():
     assert modularity_from_mutual_info([[0.0, 0.0], [1.0, 0.0]]) == pytest.approx(0.5)  # no information: 0
 
 
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 300), value=st.floats(-1e3, 1e3),
+       sizes=st.lists(st.integers(2, 40), min_size=2, max_size=5))
+def test_a_constant_code_carries_exactly_no_information(seed, n, value, sizes):
+    """A dead code's mutual information with every factor is exactly 0, so its Modularity is 0: a rounding
+    residue (1e-17 nats about one factor) would score it as perfectly modular."""
+    rng = np.random.default_rng(seed)
+    factors = np.stack([rng.integers(size, size=n) for size in sizes], axis=1)
+    codes = np.column_stack([np.full(n, value), factors[:, 0] + rng.standard_normal(n)])
+    assert discrete_mutual_info(histogram_discretize(codes), factors)[0].tolist() == [0.0] * len(sizes)
+    informative = modularity(codes[:, 1:], factors)["modularity_score"]
+    assert modularity(codes, factors)["modularity_score"] == pytest.approx(informative / 2, abs=1e-12)
+
+
 def test_majority_vote_accuracy_of_designed_votes():
     train = [[8, 2], [1, 9], [5, 5]]  # classifier: dim 0 -> factor 0, dim 1 -> 1, dim 2 -> 0 (first on ties)
     assert majority_vote_accuracy(train) == pytest.approx(22 / 30)

@@ -87,6 +87,8 @@ def _contingency(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _mi(a: np.ndarray, b: np.ndarray) -> float:
     p = _contingency(a, b)
+    if 1 in p.shape:  # a constant column carries no information: exactly 0, not a rounding residue that
+        return 0.0    # Modularity would read as a code about one factor
     pa, pb = p.sum(1, keepdims=True), p.sum(0, keepdims=True)
     nz = p > 0
     return float(max(0.0, np.sum(p[nz] * np.log(p[nz] / (pa @ pb)[nz]))))
