@@ -17,6 +17,9 @@ the epoch that reaches ``--steps`` (33 epochs for the default 300,000). ``score`
 score, appending it to ``DIR/scores.jsonl`` with the step. ``--metrics`` picks some of the metrics (names as in
 ``EvaluationConfig.disentanglement_metrics``): MIG, SAP and Modularity/Explicitness take minutes at the
 protocol's counts on a CPU, where DCI's gradient boosting and the beta-VAE and FactorVAE scores take an hour.
+``--implementation disentanglement_lib`` scores the same checkpoint with Locatello et al.'s own code instead
+(``gaekit.metrics.disentanglement.reference``, the ``disentanglement_lib`` extra; their own random draws) and
+appends its scores, marked so, to the same file: run both, in two processes at once if you like, to compare.
 """
 
 from __future__ import annotations
@@ -95,6 +98,8 @@ def cmd_score(args) -> None:
     step = read_checkpoint_info(checkpoint)["global_step"]
     model = make_model()
     model.load_state_dict(read_checkpoint(checkpoint)[0])
+    if args.implementation == "disentanglement_lib":
+        return score_with_reference(model, out, step, args)
     start = time.perf_counter()
     result = evaluate(model, tasks="disentanglement", dataset="dsprites", disentanglement_num_train=args.num_train,
                       disentanglement_num_test=args.num_test, seed=args.seed,
@@ -108,6 +113,35 @@ def cmd_score(args) -> None:
         f.write(json.dumps({"step": step, "num_train": args.num_train, "num_test": args.num_test,
                             "seconds": round(seconds, 1), "per_metric_seconds": result.disentanglement["seconds"],
                             "scores": scores}) + "\n")
+
+
+def score_with_reference(model, out: Path, step: int, args) -> None:
+    """The scores of disentanglement_lib's metric code on the same source, at the same counts as ``evaluate``
+    uses (``num_eval`` and ``num_test`` the test count; the FactorVAE variances from the training count)."""
+    from gaekit.metrics.disentanglement import model_representation
+    from gaekit.metrics.disentanglement.reference import REFERENCE_PROTOCOL, reference_scores
+    from gaekit.metrics.evaluation_disentanglement import HEADLINES, resolve_ground_truth
+
+    source = resolve_ground_truth(None, "dsprites", model)
+    names = args.metrics.split(",") if args.metrics else list(REFERENCE_PROTOCOL)
+    counts = {"num_train": args.num_train, "num_test": args.num_test, "num_eval": args.num_test,
+              "num_variance_estimate": args.num_train}
+    scores, seconds = {}, {}
+    for name in names:
+        settings = {key: counts[key] for key in REFERENCE_PROTOCOL[name][2] if key in counts}
+        start = time.perf_counter()
+        theirs = reference_scores(source, model_representation(model), [name], seed=args.seed,
+                                  settings={name: settings})[name]
+        seconds[name] = round(time.perf_counter() - start, 1)
+        for flat, key in HEADLINES[name]:
+            scores[flat] = theirs[{"sap_score": "SAP_score"}.get(key, key)]
+            print(f"{flat:32s} {scores[flat]:.4f}", flush=True)
+    print(f"step {step}, {sum(seconds.values()):.0f} s at {args.num_train} / {args.num_test} samples "
+          "(disentanglement_lib)")
+    with open(out / "scores.jsonl", "a") as f:
+        f.write(json.dumps({"step": step, "implementation": "disentanglement_lib", "num_train": args.num_train,
+                            "num_test": args.num_test, "seconds": round(sum(seconds.values()), 1),
+                            "per_metric_seconds": seconds, "scores": scores}) + "\n")
 
 
 def main(argv=None) -> None:
@@ -126,6 +160,8 @@ def main(argv=None) -> None:
     score.add_argument("--seed", type=int, default=0)
     score.add_argument("--metrics", default=None, help="comma-separated metric names (default: all)")
     score.add_argument("--threads", type=int, default=None)
+    score.add_argument("--implementation", choices=("gaekit", "disentanglement_lib"), default="gaekit",
+                       help="whose metric code scores the checkpoint (disentanglement_lib: Locatello et al.'s)")
     args = parser.parse_args(argv)
     if args.threads:
         os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))

@@ -257,6 +257,15 @@ def _factor_vae(**kwargs):
     return lambda: factor_vae_score(SyntheticGroundTruth((3, 4)), lambda x: np.asarray(x, dtype=float), **kwargs)
 
 
+def _reference(name, **kwargs):
+    """A call of ``gaekit.metrics.disentanglement.reference`` (disentanglement_lib's code on a gaekit source)."""
+    from gaekit.metrics.disentanglement import SyntheticGroundTruth, reference
+
+    if name == "ReferenceGroundTruth":
+        return lambda: reference.ReferenceGroundTruth({"factor_sizes": [3]})
+    return lambda: reference.reference_scores(SyntheticGroundTruth((3, 4)), lambda x: x, **kwargs)
+
+
 EVALUATION += [
     ("disentanglement-mig-one-code", "evaluate(tasks='disentanglement') with MIG of a 1-dimensional code",
      lambda fx: _disentanglement(latent_dim=1, disentanglement_metrics=("beta_vae", "mig")), ConfigError,
@@ -274,6 +283,13 @@ EVALUATION += [
      lambda fx: _factor_vae(num_variance_estimate=1), ConfigError, "num_variance_estimate"),
     ("sap-seed-huge", "sap(seed=2**70): past [0, 2**63) (seeds up to that work, above scikit-learn's 2**32)",
      lambda fx: _metric("sap", seed=2**70), ConfigError, "seed"),
+    ("reference-unknown-metric", "reference_scores(source, representation, ['irs']): a disentanglement_lib metric "
+     "gaekit does not run", lambda fx: _reference("reference_scores", metrics=["irs"]), ConfigError, "unknown metrics"),
+    ("reference-classifiers", "reference_scores(classifiers='sklearn-0.20'): not 'study' or 'installed'",
+     lambda fx: _reference("reference_scores", metrics=["mig"], classifiers="sklearn-0.20"), ConfigError,
+     "classifiers"),
+    ("reference-not-a-source", "ReferenceGroundTruth({'factor_sizes': [3]}): not a gaekit ground-truth source",
+     lambda fx: _reference("ReferenceGroundTruth"), ConfigError, "GroundTruthData"),
 ]
 
 for _id, _desc, _make, _expected, _word in EVALUATION:

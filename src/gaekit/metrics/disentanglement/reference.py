@@ -98,7 +98,8 @@ def reference_protocol(*, classifiers: str = "study", seed: int | None = None) -
     Yields
     ------
     types.SimpleNamespace
-        The modules of :func:`load_disentanglement_lib`; everything set here is undone on exit.
+        The modules of :func:`load_disentanglement_lib`; everything set here is undone on exit. The settings
+        are attributes of their modules, so two blocks must not run at once in threads of one process.
     """
     if classifiers not in _CLASSIFIERS:
         raise ConfigError(f"classifiers={classifiers!r} is invalid: expected one of {_CLASSIFIERS}")
