@@ -31,8 +31,8 @@ from gaekit.errors import ConfigError
 from gaekit.metrics.disentanglement._arrays import protocol_logistic
 from gaekit.metrics.disentanglement.ground_truth import GroundTruthData, Representation, encode
 
-__all__ = ["REFERENCE_PROTOCOL", "ReferenceGroundTruth", "load_disentanglement_lib", "reference_protocol",
-           "reference_scores"]
+__all__ = ["REFERENCE_NUM_BINS", "REFERENCE_PROTOCOL", "REFERENCE_PRUNE_THRESHOLD", "ReferenceGroundTruth",
+           "load_disentanglement_lib", "reference_protocol", "reference_scores"]
 
 #: Each metric's module, function and keyword settings in disentanglement_lib's ``unsupervised_study_v1``
 #: configurations (keys: gaekit's metric names, as in ``gaekit.metrics.disentanglement.METRICS``).
