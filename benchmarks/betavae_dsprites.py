@@ -119,22 +119,19 @@ def score_with_reference(model, out: Path, step: int, args) -> None:
     """The scores of disentanglement_lib's metric code on the same source, at the same counts as ``evaluate``
     uses (``num_eval`` and ``num_test`` the test count; the FactorVAE variances from the training count)."""
     from gaekit.metrics.disentanglement import model_representation
-    from gaekit.metrics.disentanglement.reference import REFERENCE_PROTOCOL, reference_scores
-    from gaekit.metrics.evaluation_disentanglement import HEADLINES, resolve_ground_truth
+    from gaekit.metrics.disentanglement.reference import REFERENCE_KEYS, REFERENCE_PROTOCOL, reference_scores
+    from gaekit.metrics.evaluation_disentanglement import HEADLINES, metric_counts, resolve_ground_truth
 
     source = resolve_ground_truth(None, "dsprites", model)
     names = args.metrics.split(",") if args.metrics else list(REFERENCE_PROTOCOL)
-    counts = {"num_train": args.num_train, "num_test": args.num_test, "num_eval": args.num_test,
-              "num_variance_estimate": args.num_train}
     scores, seconds = {}, {}
     for name in names:
-        settings = {key: counts[key] for key in REFERENCE_PROTOCOL[name][2] if key in counts}
         start = time.perf_counter()
         theirs = reference_scores(source, model_representation(model), [name], seed=args.seed,
-                                  settings={name: settings})[name]
+                                  settings={name: metric_counts(name, args.num_train, args.num_test)})[name]
         seconds[name] = round(time.perf_counter() - start, 1)
         for flat, key in HEADLINES[name]:
-            scores[flat] = theirs[{"sap_score": "SAP_score"}.get(key, key)]
+            scores[flat] = theirs[REFERENCE_KEYS.get(key, key)]
             print(f"{flat:32s} {scores[flat]:.4f}", flush=True)
     print(f"step {step}, {sum(seconds.values()):.0f} s at {args.num_train} / {args.num_test} samples "
           "(disentanglement_lib)")

@@ -28,8 +28,13 @@ import torch
 
 def main() -> None:
     from gaekit.metrics.disentanglement import METRICS, DSpritesGroundTruth
-    from gaekit.metrics.disentanglement.reference import REFERENCE_PROTOCOL, load_disentanglement_lib, reference_scores
-    from gaekit.metrics.evaluation_disentanglement import HEADLINES
+    from gaekit.metrics.disentanglement.reference import (
+        REFERENCE_KEYS,
+        REFERENCE_PROTOCOL,
+        load_disentanglement_lib,
+        reference_scores,
+    )
+    from gaekit.metrics.evaluation_disentanglement import HEADLINES, metric_counts
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -67,8 +72,7 @@ def main() -> None:
     for name in names:
         n_train = args.dci_num_train if name == "dci" else args.num_train
         n_test = n_train // 2 if name == "dci" else args.num_test
-        counts = {"num_train": n_train, "num_test": n_test, "num_eval": n_test, "num_variance_estimate": n_train}
-        ours_settings = {key: counts[key] for key in REFERENCE_PROTOCOL[name][2] if key in counts}
+        counts = metric_counts(name, n_train, n_test)
         times: dict[str, list[float]] = {"gaekit": [], "reference": []}
         values: dict[str, list[float]] = {"gaekit": [], "reference": []}
         flat, key = HEADLINES[name][0]
@@ -76,11 +80,11 @@ def main() -> None:
             for side in (("gaekit", "reference") if repeat % 2 == 0 else ("reference", "gaekit")):
                 start = time.perf_counter()
                 if side == "gaekit":
-                    value = METRICS[name](source, representation, seed=repeat, **ours_settings)[key]
+                    value = METRICS[name](source, representation, seed=repeat, **counts)[key]
                 else:
                     theirs = reference_scores(source, representation, [name], seed=repeat,
-                                              settings={name: ours_settings})[name]
-                    value = theirs[{"sap_score": "SAP_score"}.get(key, key)]
+                                              settings={name: counts})[name]
+                    value = theirs[REFERENCE_KEYS.get(key, key)]
                 times[side].append(time.perf_counter() - start)
                 values[side].append(float(value))
         med = {side: statistics.median(t) for side, t in times.items()}

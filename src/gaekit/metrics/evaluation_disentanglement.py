@@ -19,7 +19,7 @@ from gaekit.metrics.disentanglement import METRICS, GroundTruthData, model_repre
 from gaekit.metrics.disentanglement.ground_truth import encode
 from gaekit.metrics.evaluation_run import EvaluationRun, progress_bar
 
-__all__ = ["HEADLINES", "check_metrics_apply", "disentanglement", "resolve_ground_truth"]
+__all__ = ["HEADLINES", "check_metrics_apply", "disentanglement", "metric_counts", "resolve_ground_truth"]
 
 # What each metric needs of the representation's codes and of the source's factors (at least this many).
 _NEEDS: dict[str, tuple[int, int]] = {"mig": (2, 1), "sap": (2, 1), "modularity_explicitness": (1, 2)}
@@ -104,17 +104,24 @@ def check_metrics_apply(source: GroundTruthData, model: Any, cfg: Any) -> None:
                 "disentanglement_metrics")
 
 
+def metric_counts(metric: str, num_train: int, num_test: int) -> dict[str, int]:
+    """The sample-count keywords of ``metric`` (a name of ``METRICS``) from the task's two counts: ``num_train``
+    for training samples and the FactorVAE variances, ``num_test`` for test samples and evaluation points. The
+    keywords are the same in disentanglement_lib's metric functions."""
+    counts = {"num_train": num_train}
+    if metric in ("beta_vae", "factor_vae"):
+        counts["num_eval"] = num_test
+    if metric == "factor_vae":
+        counts["num_variance_estimate"] = num_train
+    if metric in ("sap", "dci", "modularity_explicitness"):
+        counts["num_test"] = num_test
+    return counts
+
+
 def _settings(cfg: Any, metric: str) -> dict[str, Any]:
     """The metric's keyword arguments from the evaluation settings (the same counts for every metric)."""
-    base: dict[str, Any] = {"seed": cfg.seed, "batch_size": cfg.disentanglement_batch_size,
-                            "num_train": cfg.disentanglement_num_train}
-    if metric in ("beta_vae", "factor_vae"):
-        base["num_eval"] = cfg.disentanglement_num_test
-    if metric == "factor_vae":
-        base["num_variance_estimate"] = cfg.disentanglement_num_train
-    if metric in ("sap", "dci", "modularity_explicitness"):
-        base["num_test"] = cfg.disentanglement_num_test
-    return base
+    return {"seed": cfg.seed, "batch_size": cfg.disentanglement_batch_size,
+            **metric_counts(metric, cfg.disentanglement_num_train, cfg.disentanglement_num_test)}
 
 
 def disentanglement(run: EvaluationRun) -> None:

@@ -31,8 +31,8 @@ from gaekit.errors import ConfigError
 from gaekit.metrics.disentanglement._arrays import protocol_logistic
 from gaekit.metrics.disentanglement.ground_truth import GroundTruthData, Representation, encode
 
-__all__ = ["REFERENCE_NUM_BINS", "REFERENCE_PROTOCOL", "REFERENCE_PRUNE_THRESHOLD", "ReferenceGroundTruth",
-           "load_disentanglement_lib", "reference_protocol", "reference_scores"]
+__all__ = ["REFERENCE_KEYS", "REFERENCE_NUM_BINS", "REFERENCE_PROTOCOL", "REFERENCE_PRUNE_THRESHOLD",
+           "ReferenceGroundTruth", "load_disentanglement_lib", "reference_protocol", "reference_scores"]
 
 #: Each metric's module, function and keyword settings in disentanglement_lib's ``unsupervised_study_v1``
 #: configurations (keys: gaekit's metric names, as in ``gaekit.metrics.disentanglement.METRICS``).
@@ -46,6 +46,8 @@ REFERENCE_PROTOCOL: dict[str, tuple[str, str, dict[str, Any]]] = {
     "modularity_explicitness": ("modularity_explicitness", "compute_modularity_explicitness",
                                 {"num_train": 10000, "num_test": 5000}),
 }
+#: Result keys of gaekit's metrics that disentanglement_lib names differently (the others are the same).
+REFERENCE_KEYS = {"sap_score": "SAP_score"}
 REFERENCE_NUM_BINS = 20  # discretizer.num_bins of the mig and modularity_explicitness configurations
 REFERENCE_PRUNE_THRESHOLD = 0.05  # prune_dims.threshold of the factor_vae_metric configuration
 _MODULES = ("utils", "beta_vae", "factor_vae", "mig", "sap_score", "dci", "modularity_explicitness")
